@@ -1,0 +1,54 @@
+// Loading a keepalived.conf: pre-process → parse (nearley grammar) → typed model.
+
+import { hostname } from 'node:os';
+import { Diagnostics, SourceMap } from './diagnostics.js';
+import { Preprocessor, type PreprocessOptions } from './preprocess.js';
+import { parseLines } from './parse.js';
+import { buildModel } from './model/build.js';
+import { Ctx } from './model/context.js';
+import { realEnvironment, type Environment } from './env.js';
+import type { Config } from './model/types.js';
+
+export interface LoadOptions {
+  /** -i/--config-id; default: host name up to the first '.' (keepalived) */
+  configId?: string;
+  env?: Environment;
+  processEnv?: NodeJS.ProcessEnv;
+  randomSeed?: number;
+  maxLines?: number;
+}
+
+export interface Loaded {
+  config: Config;
+  diags: Diagnostics;
+  sources: SourceMap;
+  files: string[];
+}
+
+export function defaultConfigId(host = hostname()): string {
+  return host.split('.')[0];
+}
+
+function load(run: (pp: Preprocessor) => void, opts: LoadOptions): Loaded {
+  const diags = new Diagnostics();
+  const env = opts.env ?? realEnvironment();
+  const ppOpts: PreprocessOptions = {
+    configId: opts.configId ?? defaultConfigId(env.hostname),
+    env: opts.processEnv,
+    randomSeed: opts.randomSeed,
+    maxLines: opts.maxLines,
+  };
+  const pp = new Preprocessor(diags, ppOpts);
+  run(pp);
+  const { stmts } = parseLines(pp.lines, diags);
+  const config = buildModel(stmts, new Ctx(diags, env));
+  return { config, diags, sources: pp.sources, files: pp.files };
+}
+
+export function loadConfigFile(path: string, opts: LoadOptions = {}): Loaded {
+  return load((pp) => pp.run(path), opts);
+}
+
+export function loadConfigText(text: string, opts: LoadOptions & { file?: string } = {}): Loaded {
+  return load((pp) => pp.runText(text, opts.file), opts);
+}
