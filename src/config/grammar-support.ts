@@ -32,15 +32,16 @@ export interface PNode {
 class TokenArrayLexer {
   private toks: Tok[] = [];
   private pos = 0;
-  load(toks: Tok[]): void {
+  private end = 0;
+  /** the next feed() reads toks[start, end) */
+  load(toks: Tok[], start = 0, end = toks.length): void {
     this.toks = toks;
-    this.pos = 0;
+    this.pos = start;
+    this.end = end;
   }
-  reset(): void {
-    this.pos = 0;
-  }
+  reset(): void {}
   next(): Tok | undefined {
-    return this.toks[this.pos++];
+    return this.pos < this.end ? this.toks[this.pos++] : undefined;
   }
   save(): unknown {
     return undefined;

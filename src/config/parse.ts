@@ -176,17 +176,11 @@ function shapeKey(toks: LTok[]): string {
   return k;
 }
 
-function reindex(toks: LTok[]): void {
-  for (let i = 0; i < toks.length; i++) toks[i].i = i;
-}
-
-/** index just past the statement starting at s (its eol), and past its block if one follows */
-function statementEnd(toks: LTok[], s: number, withBlock: boolean): number {
+/** index just past the statement starting at s (its eol) */
+function statementEnd(toks: LTok[], s: number): number {
   let e = s;
   while (e < toks.length && toks[e].type !== 'eol') e++;
-  e++;
-  if (withBlock && toks[e]?.type === 'lbrace') e = blockEnd(toks, e);
-  return e;
+  return e + 1;
 }
 
 /** index just past the '}' matching the '{' at b */
@@ -199,89 +193,9 @@ function blockEnd(toks: LTok[], b: number): number {
   return toks.length;
 }
 
-/** start of the statement that contains token j */
-function statementStart(toks: LTok[], j: number): number {
-  let s = Math.min(j, toks.length - 1);
-  while (s > 0 && toks[s - 1].type !== 'eol' && toks[s - 1].type !== 'lbrace' && toks[s - 1].type !== 'rbrace') s--;
-  return s;
-}
-
-function runParser(toks: LTok[]): { nodes?: PNode[]; errAt?: number } {
-  const parser = new nearley.Parser(compiled);
-  tokenLexer.load(toks);
-  try {
-    parser.feed('');
-  } catch (e) {
-    const tok = (e as { token?: Tok }).token;
-    return { errAt: tok ? tok.i : toks.length };
-  }
-  if (!parser.results.length) return { errAt: toks.length };
-  return { nodes: parser.results[0] as PNode[] };
-}
-
-function parseChunk(toks: LTok[], diags: Diagnostics, out: Stmt[]): void {
-  const key = shapeKey(toks);
-  let nodes = shapeCache.get(key);
-  if (!nodes) {
-    for (let attempt = 0; attempt < 10_000 && toks.length; attempt++) {
-      const r = runParser(toks);
-      if (r.nodes) {
-        nodes = r.nodes;
-        if (attempt === 0 && shapeCache.size < MAX_CACHE) shapeCache.set(key, nodes);
-        break;
-      }
-      recover(toks, r.errAt ?? toks.length, diags);
-      reindex(toks);
-    }
-  }
-  if (!nodes) return;
-  for (const n of nodes) out.push(build(n, toks));
-}
-
-/** Report the statement at the error point the way keepalived does, and drop it. */
-function recover(toks: LTok[], errAt: number, diags: Diagnostics): void {
-  if (errAt >= toks.length) {
-    // End of chunk while a block keyword still waits for its '{'.
-    const s = statementStart(toks, toks.length - 1);
-    const t = toks[s];
-    if (t) diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", locOf(t.line, t.w?.col ?? t.line.col), ErrClass.MISSING_BOB);
-    toks.splice(s, toks.length - s);
-    return;
-  }
-  const t = toks[errAt];
-  if (t.type === 'kw' || t.type === 'bkw') {
-    const prev = toks[errAt - 1];
-    const prevStart = prev && prev.type === 'eol' ? statementStart(toks, errAt - 1) : -1;
-    if (prevStart >= 0 && toks[prevStart].type === 'bkw' && toks[errAt].type !== 'rbrace' && expectsBrace(toks, errAt)) {
-      diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", locOf(t.line, t.w?.col ?? t.line.col), ErrClass.MISSING_BOB);
-      // keepalived goes on reading the block's contents without its '{'
-      toks.splice(errAt, 0, { type: 'lbrace', value: '{', i: 0, line: t.line });
-      // the inserted '{' now needs a matching '}' at the end of the enclosing block
-      const close = enclosingClose(toks, errAt);
-      toks.splice(close, 0, { type: 'rbrace', value: '}', i: 0, line: toks[close - 1]?.line ?? t.line });
-      return;
-    }
-    diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${t.value}'`, locOf(t.line, t.w?.col ?? t.line.col), ErrClass.UNKNOWN_KEYWORD);
-    toks.splice(errAt, statementEnd(toks, errAt, true) - errAt);
-    return;
-  }
-  if (t.type === 'lbrace') {
-    diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", locOf(t.line, t.line.col), ErrClass.UNEXPECTED_BOB);
-    toks.splice(errAt, blockEnd(toks, errAt) - errAt);
-    return;
-  }
-  // Anything else: drop the statement that holds the token.
-  const s = statementStart(toks, errAt);
-  diags.error('HC_CONFIG_SYNTAX', `syntax error at '${t.value || t.type}'`, locOf(t.line, t.w?.col ?? t.line.col), ErrClass.GENERAL_ERROR);
-  toks.splice(s, Math.max(1, statementEnd(toks, s, true) - s));
-}
-
-/** Would the grammar accept '{' at position j? (try it) */
-function expectsBrace(toks: LTok[], j: number): boolean {
-  const trial = toks.slice(0, j) as LTok[];
-  trial.push({ type: 'lbrace', value: '{', i: j, line: toks[j].line });
-  const parser = new nearley.Parser(compiled);
-  tokenLexer.load(trial);
+/** feed toks[a, b) to the parser; false if the grammar rejects them */
+function feed(parser: nearley.Parser, toks: LTok[], a: number, b: number): boolean {
+  tokenLexer.load(toks, a, b);
   try {
     parser.feed('');
     return true;
@@ -290,17 +204,78 @@ function expectsBrace(toks: LTok[], j: number): boolean {
   }
 }
 
-/** position of the '}' that closes the block enclosing position j (or the end) */
-function enclosingClose(toks: LTok[], j: number): number {
-  let d = 0;
-  for (let e = j; e < toks.length; e++) {
-    if (toks[e].type === 'lbrace') d++;
-    else if (toks[e].type === 'rbrace') {
-      if (d === 0) return e;
-      d--;
+function tokLoc(t: LTok): Loc {
+  return locOf(t.line, t.w?.col ?? t.line.col);
+}
+
+/**
+ * Parse one top-level chunk. Statements are fed one at a time with the parser state
+ * saved before each, so an error costs one restore, not a re-parse: the offending
+ * statement (with its block) is reported the way keepalived reports it and skipped.
+ */
+function parseChunk(toks: LTok[], diags: Diagnostics, out: Stmt[]): void {
+  const key = shapeKey(toks);
+  let nodes = shapeCache.get(key);
+  if (!nodes) {
+    const parser = new nearley.Parser(compiled);
+    let clean = true;
+    let i = 0;
+    // parser state before the previous statement, to drop a block keyword whose '{' is missing
+    let beforePrev: { state: ReturnType<nearley.Parser['save']>; at: number } | undefined;
+    while (i < toks.length) {
+      const t = toks[i];
+      const saved = parser.save();
+      if (t.type === 'lbrace' || t.type === 'rbrace') {
+        if (feed(parser, toks, i, i + 1)) {
+          beforePrev = undefined;
+          i++;
+          continue;
+        }
+        parser.restore(saved);
+        clean = false;
+        if (t.type === 'lbrace') {
+          diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", tokLoc(t), ErrClass.UNEXPECTED_BOB);
+          i = blockEnd(toks, i);
+        } else {
+          diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", tokLoc(t), ErrClass.UNEXPECTED_EOB);
+          i++;
+        }
+        continue;
+      }
+      const e = statementEnd(toks, i);
+      if (feed(parser, toks, i, e)) {
+        beforePrev = { state: saved, at: i };
+        i = e;
+        continue;
+      }
+      parser.restore(saved);
+      clean = false;
+      // Would the block this statement sits in have wanted a '{' here? keepalived then
+      // says the block's '{' is missing; otherwise the keyword is not one of this block's.
+      const probe = parser.save();
+      const wantedBrace = feed(parser, [{ type: 'lbrace', value: '{', i: -1, line: t.line }], 0, 1);
+      parser.restore(probe);
+      if (wantedBrace && beforePrev) {
+        // drop the block keyword that has no block; its lines are read in the outer block
+        diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", tokLoc(t), ErrClass.MISSING_BOB);
+        parser.restore(beforePrev.state);
+        beforePrev = undefined;
+        continue;
+      }
+      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${t.value}'`, tokLoc(t), ErrClass.UNKNOWN_KEYWORD);
+      i = toks[e]?.type === 'lbrace' ? blockEnd(toks, e) : e;
     }
+    const results = parser.results;
+    if (!results.length) {
+      // the chunk ended while its keyword still waits for its '{'
+      const t = toks[0];
+      diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", tokLoc(t), ErrClass.MISSING_BOB);
+      return;
+    }
+    nodes = results[0] as PNode[];
+    if (clean && shapeCache.size < MAX_CACHE) shapeCache.set(key, nodes);
   }
-  return toks.length;
+  for (const n of nodes) out.push(build(n, toks));
 }
 
 function build(n: PNode, toks: LTok[]): Stmt {

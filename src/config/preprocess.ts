@@ -131,6 +131,8 @@ export class Preprocessor {
   private readonly readFile: (path: string) => Buffer;
   private readonly maxLines: number;
   private truncated = false;
+  /** ~SEQ / ~LST repetitions so far (bounded like the lines they produce) */
+  private repetitions = 0;
   /** directory of the file being read: ${_PWD} and the base of relative includes */
   private cwd: string;
 
@@ -348,6 +350,8 @@ export class Preprocessor {
       this.defs.set(name, { name, value: [val], multiline: false });
     };
     const runBody = (): boolean => {
+      // every repetition counts against the line budget, even one that produces nothing
+      if (++this.repetitions > this.maxLines) this.truncate(loc);
       if (this.truncated) return false;
       this.processLine(rest, restLoc, depth + 1);
       return !this.truncated;
@@ -407,6 +411,7 @@ export class Preprocessor {
       const bodyLoc = { ...loc, col: loc.col + (t.length - body.length) };
       for (const set of values) {
         vars.forEach((v, i) => setVar(v, set[i] ?? ''));
+        if (++this.repetitions > this.maxLines) this.truncate(loc);
         if (this.truncated) break;
         this.processLine(body, bodyLoc, depth + 1);
       }
@@ -541,12 +546,15 @@ export class Preprocessor {
     if (trimmed.length) this.push(trimmed, loc, col + start + (tail.length - tail.replace(/^[ \t]+/, '').length));
   }
 
+  private truncate(loc: Loc): void {
+    if (this.truncated) return;
+    this.truncated = true;
+    this.diags.error('HC_CONFIG_TOO_MANY_LINES', `configuration expands to more than ${this.maxLines} lines - stopping`, loc, ErrClass.FATAL);
+  }
+
   private push(text: string, loc: Loc, col: number): void {
     if (this.lines.length >= this.maxLines) {
-      if (!this.truncated) {
-        this.truncated = true;
-        this.diags.error('HC_CONFIG_TOO_MANY_LINES', `configuration expands to more than ${this.maxLines} lines - stopping`, loc, ErrClass.FATAL);
-      }
+      this.truncate(loc);
       return;
     }
     this.lines.push({ text, file: loc.file, line: loc.line, col });
