@@ -89,14 +89,39 @@ export interface ParseResult {
 const shapeCache = new Map<string, PNode[]>();
 const MAX_CACHE = 50_000;
 
+/**
+ * One top-level chunk as parallel arrays (token type, word, line): no object per token
+ * unless the chunk's shape is new and nearley must see it.
+ */
+class Chunk {
+  type: TokType[] = [];
+  w: (Word | undefined)[] = [];
+  line: Line[] = [];
+  key = '';
+  get length(): number {
+    return this.type.length;
+  }
+  push(type: TokType, line: Line, w?: Word): void {
+    this.type.push(type);
+    this.w.push(w);
+    this.line.push(line);
+    this.key += type === 'bkw' ? `<${w!.text}>` : SHAPE_CHAR[type];
+  }
+  toks(): LTok[] {
+    return this.type.map((type, i) => ({ type, value: this.w[i]?.text ?? (type === 'lbrace' ? '{' : type === 'rbrace' ? '}' : ''), i, line: this.line[i], w: this.w[i] }));
+  }
+}
+
+const SHAPE_CHAR: Record<TokType, string> = { kw: 'k', bkw: 'b', arg: 'a', eol: ';', lbrace: '{', rbrace: '}' };
+
 export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
   const stmts: Stmt[] = [];
-  let chunk: LTok[] = [];
+  let chunk = new Chunk();
   let depth = 0;
   const flush = (): void => {
     if (!chunk.length) return;
     parseChunk(chunk, diags, stmts);
-    chunk = [];
+    chunk = new Chunk();
   };
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li];
@@ -113,7 +138,7 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
         continue;
       }
       depth++;
-      chunk.push({ type: 'lbrace', value: '{', i: chunk.length, line });
+      chunk.push('lbrace', line);
       continue;
     }
     if (text === '}') {
@@ -122,7 +147,7 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
         continue;
       }
       depth--;
-      chunk.push({ type: 'rbrace', value: '}', i: chunk.length, line });
+      chunk.push('rbrace', line);
       continue;
     }
     const words = splitWords(text, line.col, () =>
@@ -131,15 +156,14 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
     if (!words.length) continue;
     // a statement at depth 0 starts a new top-level chunk
     if (depth === 0) flush();
-    const kw = words[0];
-    chunk.push({ type: BLOCK_KEYWORDS.has(kw.text) ? 'bkw' : 'kw', value: kw.text, i: chunk.length, line, w: kw });
-    for (let j = 1; j < words.length; j++) chunk.push({ type: 'arg', value: words[j].text, i: chunk.length, line, w: words[j] });
-    chunk.push({ type: 'eol', value: '', i: chunk.length, line });
+    chunk.push(BLOCK_KEYWORDS.has(words[0].text) ? 'bkw' : 'kw', line, words[0]);
+    for (let j = 1; j < words.length; j++) chunk.push('arg', line, words[j]);
+    chunk.push('eol', line);
   }
   if (depth > 0) {
     const last = lines[lines.length - 1];
     diags.error('HC_CONFIG_MISSING_EOB', `There are ${depth} missing '}'s or extra '{'s`, last ? locOf(last, 0) : undefined, ErrClass.MISSING_EOB);
-    for (let i = 0; i < depth; i++) chunk.push({ type: 'rbrace', value: '}', i: chunk.length, line: last });
+    for (let i = 0; i < depth; i++) chunk.push('rbrace', last);
   }
   flush();
   return { stmts };
@@ -147,33 +171,6 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
 
 function locOf(line: Line, col: number): Loc {
   return { file: line.file, line: line.line, col };
-}
-
-function shapeKey(toks: LTok[]): string {
-  let k = '';
-  for (const t of toks) {
-    switch (t.type) {
-      case 'kw':
-        k += 'k';
-        break;
-      case 'arg':
-        k += 'a';
-        break;
-      case 'eol':
-        k += ';';
-        break;
-      case 'lbrace':
-        k += '{';
-        break;
-      case 'rbrace':
-        k += '}';
-        break;
-      case 'bkw':
-        k += `<${t.value}>`;
-        break;
-    }
-  }
-  return k;
 }
 
 /** index just past the statement starting at s (its eol) */
@@ -213,10 +210,11 @@ function tokLoc(t: LTok): Loc {
  * saved before each, so an error costs one restore, not a re-parse: the offending
  * statement (with its block) is reported the way keepalived reports it and skipped.
  */
-function parseChunk(toks: LTok[], diags: Diagnostics, out: Stmt[]): void {
-  const key = shapeKey(toks);
+function parseChunk(chunk: Chunk, diags: Diagnostics, out: Stmt[]): void {
+  const key = chunk.key;
   let nodes = shapeCache.get(key);
   if (!nodes) {
+    const toks = chunk.toks();
     const parser = new nearley.Parser(compiled);
     let clean = true;
     let i = 0;
@@ -275,24 +273,25 @@ function parseChunk(toks: LTok[], diags: Diagnostics, out: Stmt[]): void {
     nodes = results[0] as PNode[];
     if (clean && shapeCache.size < MAX_CACHE) shapeCache.set(key, nodes);
   }
-  for (const n of nodes) out.push(build(n, toks));
+  for (const n of nodes) out.push(build(n, chunk));
 }
 
-function build(n: PNode, toks: LTok[]): Stmt {
-  const kt = toks[n.k];
-  const words: Word[] = [kt.w!];
-  const args: string[] = [];
-  for (let i = 1; i <= n.n; i++) {
-    const w = toks[n.k + i].w!;
-    words.push(w);
-    args.push(w.text);
-  }
-  const s: Stmt = { kw: kt.value, args, words, loc: { file: kt.line.file, line: kt.line.line, col: kt.w!.col }, raw: kt.line.text };
+function build(n: PNode, c: Chunk): Stmt {
+  const kw = c.w[n.k]!;
+  const kline = c.line[n.k];
+  const words: Word[] = c.w.slice(n.k, n.k + n.n + 1) as Word[];
+  const args: string[] = new Array<string>(n.n);
+  for (let i = 0; i < n.n; i++) args[i] = words[i + 1].text;
+  const s: Stmt = { kw: kw.text, args, words, loc: { file: kline.file, line: kline.line, col: kw.col }, raw: kline.text };
   if (n.b) {
-    s.block = n.b.map((c) => build(c, toks));
+    const block = new Array<Stmt>(n.b.length);
+    for (let i = 0; i < n.b.length; i++) block[i] = build(n.b[i], c);
+    s.block = block;
     if (n.list) s.list = true;
-    const et = n.e !== undefined ? toks[n.e] : undefined;
-    if (et) s.end = { file: et.line.file, line: et.line.line, col: et.line.col };
+    if (n.e !== undefined) {
+      const el = c.line[n.e];
+      s.end = { file: el.file, line: el.line, col: el.col };
+    }
   }
   return s;
 }
