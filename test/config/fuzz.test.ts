@@ -137,7 +137,7 @@ describe('fuzz: 20,000 mutated configurations through pre-processing, grammar an
       const t0 = Date.now();
       let loaded;
       try {
-        loaded = loadConfigText(text, { env, configId: 'node1', randomSeed: n, maxLines: 200_000 });
+        loaded = loadConfigText(text, { env, configId: 'node1', randomSeed: n, maxLines: 20_000 });
       } catch (e) {
         writeFileSync(join(tmpdir(), 'hacheck-fuzz-failure.conf'), text);
         throw new Error(`run ${n} threw (input saved to ${join(tmpdir(), 'hacheck-fuzz-failure.conf')}): ${(e as Error).stack}`);
