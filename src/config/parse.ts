@@ -190,6 +190,10 @@ function blockEnd(toks: LTok[], b: number): number {
   return toks.length;
 }
 
+function cheapError(): string {
+  return 'syntax error';
+}
+
 /** feed toks[a, b) to the parser; false if the grammar rejects them */
 function feed(parser: nearley.Parser, toks: LTok[], a: number, b: number): boolean {
   tokenLexer.load(toks, a, b);
@@ -216,6 +220,9 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: Stmt[]): void {
   if (!nodes) {
     const toks = chunk.toks();
     const parser = new nearley.Parser(compiled);
+    // the error text nearley builds (every expected token, described) is never shown,
+    // and costs far more than the parse on error-ridden input
+    Object.assign(parser, { reportError: cheapError, reportLexerError: cheapError });
     let clean = true;
     let i = 0;
     // parser state before the previous statement, to drop a block keyword whose '{' is missing
