@@ -7,9 +7,14 @@
 vrrp_block -> "vrrp_script" args %eol %lbrace plain_item:* %rbrace {% blockNode %}
   | "vrrp_track_process" args %eol %lbrace plain_item:* %rbrace {% blockNode %}
   | "track_file" args %eol %lbrace plain_item:* %rbrace {% blockNode %}
-  | "garp_group" args %eol %lbrace plain_item:* %rbrace {% blockNode %}
+  # deprecated synonym of track_file (after v2.0.20)
+  | "vrrp_track_file" args %eol %lbrace plain_item:* %rbrace {% blockNode %}
+  | "garp_group" args %eol %lbrace garp_group_item:* %rbrace {% blockNode %}
   | "vrrp_sync_group" args %eol %lbrace sync_group_item:* %rbrace {% blockNode %}
   | "vrrp_instance" args %eol %lbrace vrrp_instance_item:* %rbrace {% blockNode %}
+
+garp_group_item -> stmt {% id %}
+  | "interfaces" args %eol %lbrace list_item:* %rbrace {% listBlockNode %}
 
 sync_group_item -> stmt {% id %}
   | "group" args %eol %lbrace list_item:* %rbrace {% listBlockNode %}
