@@ -13,6 +13,7 @@ import { readFileSync, statSync, accessSync, constants as fsc } from 'node:fs';
 import { dirname, resolve, basename, isAbsolute } from 'node:path';
 import fg from 'fast-glob';
 import { Diagnostics, ErrClass, SourceMap, type Loc } from './diagnostics.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** A logical line: text after pre-processing, and where it came from. */
 export interface Line {
@@ -105,18 +106,6 @@ export function decomment(raw: string): { text: string; cont: boolean; lead: num
   out = out.slice(0, end);
   if (cont) out += '\\';
   return { text: out, cont, lead: start, unterminated: quote };
-}
-
-/** Mulberry32: small seeded PRNG for ${_RANDOM} so a test can make configs repeatable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Preprocessor {

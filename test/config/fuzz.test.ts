@@ -9,17 +9,7 @@ import { join } from 'node:path';
 import { loadConfigFile, loadConfigText } from '../../src/config/index.js';
 import { fakeEnvironment } from '../../src/config/env.js';
 import { CORPUS, haveShared } from '../support/paths.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/util/prng.js';
 
 const SEED_TEXT = `global_defs {
   router_id fuzz

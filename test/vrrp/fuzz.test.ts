@@ -13,18 +13,7 @@ import {
 } from '../../src/vrrp/codec.js';
 import { initialState, receiveAdvert, step, type TimerName, type VrrpState } from '../../src/vrrp/fsm.js';
 import { withDefaults, type VrrpInstanceConfig } from '../../src/vrrp/types.js';
-
-/** mulberry32: small seeded PRNG, deterministic across runs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/util/prng.js';
 
 const PACKETS = 100_000;
 const VALID_STATES = new Set(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
