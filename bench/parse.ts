@@ -33,7 +33,7 @@ export function generateConfig(instances = 200, virtualServers = 10_000, realSer
     const a = `10.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}`;
     out.push(`virtual_server ${a} 80 {`, '    delay_loop 6', '    lb_algo rr', '    lb_kind NAT', '    protocol TCP');
     for (let r = 0; r < realServers; r++) {
-      out.push(`    real_server 192.${(v >> 8) & 255}.${v & 255}.${r + 1} 80 {`, '        weight 1', '        TCP_CHECK {', '            connect_timeout 3', '        }', '    }');
+      out.push(`    real_server 192.${(v >> 8) & 255}.${v & 255}.${r + 1} 80 {`, '        weight 1', '        TCP_CHECK {', '            connect_port 80', '            connect_timeout 3', '            delay_before_retry 2', '        }', '    }');
     }
     out.push('}');
   }
