@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "hacheck_packet",
+      "sources": ["native/packet.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    }
+  ]
+}
