@@ -83,6 +83,11 @@ function main(): void {
       const w = xs.map((x) => x.wallS);
       console.log(`${name.padEnd(10)} wall median ${median(w).toFixed(2)} s (min ${Math.min(...w).toFixed(2)}, max ${Math.max(...w).toFixed(2)}), peak RSS median ${median(xs.map((x) => x.rssMB)).toFixed(0)} MB, exit ${xs[0].code}, n=${xs.length}`);
     }
+    // what node and module loading cost before the first line is read
+    const tiny = join(dir, 'tiny.conf');
+    writeFileSync(tiny, 'global_defs {\n    router_id bench\n}\n');
+    const floor = Array.from({ length: runs }, () => timeRun([process.execPath, join(ROOT, 'bin/hacheck.js'), '-t', '-f', tiny]));
+    console.log(`${'startup'.padEnd(10)} wall median ${median(floor.map((x) => x.wallS)).toFixed(2)} s, peak RSS median ${median(floor.map((x) => x.rssMB)).toFixed(0)} MB (hacheck -t on a 3-line config)`);
     if (res.keepalived) {
       const h = res.hacheck;
       const k = res.keepalived;

@@ -117,14 +117,29 @@ export class Diagnostics {
   }
 }
 
-/** Source text of every file read, for printing the offending line under a message. */
+/**
+ * Source text of every file read, for printing the offending line under a message. The
+ * text is kept whole and cut into lines only when a message asks for one, so a large
+ * configuration costs one string, not one per line.
+ */
 export class SourceMap {
-  private readonly files = new Map<string, string[]>();
-  set(file: string, lines: string[]): void {
-    this.files.set(file, lines);
+  private readonly files = new Map<string, { text: string; starts?: number[] }>();
+  set(file: string, text: string): void {
+    this.files.set(file, { text });
   }
   line(file: string, line: number): string | undefined {
-    return this.files.get(file)?.[line - 1];
+    const f = this.files.get(file);
+    if (!f || line < 1) return undefined;
+    if (!f.starts) {
+      const starts = [0];
+      for (let i = f.text.indexOf('\n'); i !== -1; i = f.text.indexOf('\n', i + 1)) starts.push(i + 1);
+      f.starts = starts;
+    }
+    const a = f.starts[line - 1];
+    if (a === undefined || a >= f.text.length) return undefined;
+    let b = f.starts[line] !== undefined ? f.starts[line] - 1 : f.text.length;
+    if (b > a && f.text.charCodeAt(b - 1) === 13) b--;
+    return f.text.slice(a, b);
   }
 }
 

@@ -3,8 +3,8 @@
 import { hostname } from 'node:os';
 import { Diagnostics, SourceMap } from './diagnostics.js';
 import { Preprocessor, type PreprocessOptions } from './preprocess.js';
-import { parseLines } from './parse.js';
-import { buildModel } from './model/build.js';
+import { StmtParser } from './parse.js';
+import { ModelBuilder } from './model/build.js';
 import { Ctx } from './model/context.js';
 import { realEnvironment, type Environment } from './env.js';
 import type { Config } from './model/types.js';
@@ -38,10 +38,15 @@ function load(run: (pp: Preprocessor) => void, opts: LoadOptions): Loaded {
     randomSeed: opts.randomSeed,
     maxLines: opts.maxLines,
   };
-  const pp = new Preprocessor(diags, ppOpts);
+  // lines stream from the pre-processor through the parser into the model: a top-level
+  // block is turned into model objects as soon as it is complete, and then dropped
+  const model = new ModelBuilder(new Ctx(diags, env));
+  let pp: Preprocessor | undefined = undefined;
+  const parser = new StmtParser(diags, model.add, { includeCheck: (args) => pp?.setIncludeCheck(args) });
+  pp = new Preprocessor(diags, ppOpts, parser.line);
   run(pp);
-  const { stmts } = parseLines(pp.lines, diags);
-  const config = buildModel(stmts, new Ctx(diags, env));
+  parser.end();
+  const config = model.finish();
   return { config, diags, sources: pp.sources, files: pp.files };
 }
 

@@ -1,7 +1,10 @@
 // From pre-processed lines to a parse tree of statements and blocks.
 //
-// 1. A moo lexer splits each logical line into words (keepalived's alloc_strvec_r:
-//    "…" groups a word and is removed; a word ends at blank or '"').
+// 0. Lines come one at a time from the pre-processor (StmtParser is its sink), and each
+//    top-level statement goes to the model as soon as it is complete: nothing of a large
+//    configuration is held but the chunk being read.
+// 1. Each logical line is split into words (keepalived's alloc_strvec_r: "…" groups a
+//    word and is removed; a word ends at blank or '"').
 // 2. The token stream is cut into top-level chunks (one top-level keyword with its
 //    block); brace balance is checked here with keepalived's messages.
 // 3. Each chunk is parsed by the nearley grammar compiled from grammar/*.ne. A chunk's
@@ -10,7 +13,6 @@
 // 4. A syntax error is recovered from the way keepalived does: the offending statement
 //    (and its block) is reported and dropped, and parsing goes on.
 
-import moo from 'moo';
 import nearley from 'nearley';
 import grammarRules from './generated/grammar.js';
 import { lexer as tokenLexer, type PNode, type Tok, type TokType } from './grammar-support.js';
@@ -24,12 +26,16 @@ export interface Word {
   quoted: boolean;
 }
 
+/**
+ * A statement: keyword, arguments, and where it stands. Word columns are not kept (a
+ * large configuration has a million words); Ctx.loc() finds them again from `raw` when
+ * a message needs one.
+ */
 export interface Stmt {
   kw: string;
   /** argument values (quotes removed) */
   args: string[];
-  /** keyword and arguments with their columns */
-  words: Word[];
+  /** where the keyword is */
   loc: Loc;
   /** the logical line as written (after pre-processing), for keywords that re-split it */
   raw: string;
@@ -41,9 +47,21 @@ export interface Stmt {
   end?: Loc;
 }
 
-interface LTok extends Tok {
-  w?: Word;
-  line: Line;
+class StmtNode implements Stmt {
+  block?: Stmt[];
+  list?: boolean;
+  end?: Loc;
+  constructor(
+    readonly kw: string,
+    readonly args: string[],
+    readonly raw: string,
+    private readonly file: string,
+    private readonly line: number,
+    private readonly col: number,
+  ) {}
+  get loc(): Loc {
+    return { file: this.file, line: this.line, col: this.col };
+  }
 }
 
 const compiled = nearley.Grammar.fromCompiled(grammarRules as unknown as nearley.CompiledRules);
@@ -55,30 +73,44 @@ export const BLOCK_KEYWORDS: ReadonlySet<string> = (() => {
   return s;
 })();
 
-const wordLexer = moo.compile({
-  ws: /[ \t\f\v\r]+/,
-  quoted: /"[^"\n]*"/,
-  unmatched: /"[^"\n]*/,
-  word: /[^ \t\f\v\r\n"]+/,
-});
+/** blank for keepalived's alloc_strvec_r: space, \t, \f, \v, \r */
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 12 || c === 11 || c === 13;
+}
+
+/**
+ * Split a logical line into words as keepalived's alloc_strvec_r does: "…" groups a
+ * word and is removed, a word ends at a blank or '"', and an unmatched '"' ends the line.
+ * `onWord` gets each word with its offset in `text`; returns false on an unmatched quote.
+ */
+function scanWords(text: string, onWord: (w: string, offset: number, quoted: boolean) => void): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (isBlank(c)) {
+      i++;
+      continue;
+    }
+    if (c === 34) {
+      const close = text.indexOf('"', i + 1);
+      if (close === -1) return false;
+      onWord(text.slice(i + 1, close), i, true);
+      i = close + 1;
+      continue;
+    }
+    const a = i;
+    do c = text.charCodeAt(++i);
+    while (i < n && !isBlank(c) && c !== 34);
+    onWord(text.slice(a, i), a, false);
+  }
+  return true;
+}
 
 /** Split a logical line into words as keepalived's alloc_strvec_r does. */
 export function splitWords(text: string, col0: number, onUnmatched?: () => void): Word[] {
   const out: Word[] = [];
-  wordLexer.reset(text);
-  for (let t = wordLexer.next(); t; t = wordLexer.next()) {
-    switch (t.type) {
-      case 'word':
-        out.push({ text: t.value, col: col0 + t.offset, quoted: false });
-        break;
-      case 'quoted':
-        out.push({ text: t.value.slice(1, -1), col: col0 + t.offset, quoted: true });
-        break;
-      case 'unmatched':
-        onUnmatched?.();
-        return out;
-    }
-  }
+  if (!scanWords(text, (w, o, quoted) => out.push({ text: w, col: col0 + o, quoted }))) onUnmatched?.();
   return out;
 }
 
@@ -89,99 +121,200 @@ export interface ParseResult {
 const shapeCache = new Map<string, PNode[]>();
 const MAX_CACHE = 50_000;
 
+const SHAPE_CHAR: Record<TokType, string> = { kw: 'k', bkw: 'b', arg: 'a', eol: ';', lbrace: '{', rbrace: '}' };
+/** the shape of n arguments and the end of line */
+const ARGS_SHAPE = Array.from({ length: 32 }, (_, n) => 'a'.repeat(n) + ';');
+
 /**
- * One top-level chunk as parallel arrays (token type, word, line): no object per token
- * unless the chunk's shape is new and nearley must see it.
+ * One top-level chunk as parallel arrays (token type, word, where): no object per token
+ * unless the chunk's shape is new and nearley must see it. The arrays are reused from
+ * chunk to chunk.
  */
 class Chunk {
+  length = 0;
   type: TokType[] = [];
-  w: (Word | undefined)[] = [];
-  line: Line[] = [];
+  text: string[] = [];
+  col: number[] = [];
+  /** the logical line, file and physical line of each token */
+  raw: string[] = [];
+  file: string[] = [];
+  line: number[] = [];
   key = '';
-  get length(): number {
-    return this.type.length;
+  reset(): void {
+    this.length = 0;
+    this.key = '';
   }
-  push(type: TokType, line: Line, w?: Word): void {
-    this.type.push(type);
-    this.w.push(w);
-    this.line.push(line);
-    this.key += type === 'bkw' ? `<${w!.text}>` : SHAPE_CHAR[type];
+  /** a brace, or a keyword with its place */
+  push(type: TokType, text: string, col: number, raw: string, file: string, line: number): void {
+    const i = this.length++;
+    this.type[i] = type;
+    this.text[i] = text;
+    this.col[i] = col;
+    this.raw[i] = raw;
+    this.file[i] = file;
+    this.line[i] = line;
+    this.key += type === 'bkw' ? `<${text}>` : SHAPE_CHAR[type];
   }
-  toks(): LTok[] {
-    return this.type.map((type, i) => ({ type, value: this.w[i]?.text ?? (type === 'lbrace' ? '{' : type === 'rbrace' ? '}' : ''), i, line: this.line[i], w: this.w[i] }));
+  /** the arguments of the keyword just pushed (only their text matters), and its eol */
+  pushArgs(words: string[], n: number): void {
+    let i = this.length;
+    for (let j = 1; j < n; j++, i++) {
+      this.type[i] = 'arg';
+      this.text[i] = words[j];
+    }
+    this.type[i] = 'eol';
+    this.text[i] = '';
+    this.length = i + 1;
+    this.key += n - 1 < ARGS_SHAPE.length ? ARGS_SHAPE[n - 1] : 'a'.repeat(n - 1) + ';';
+  }
+  toks(): Tok[] {
+    const out = new Array<Tok>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = { type: this.type[i], value: this.text[i], i };
+    return out;
+  }
+  loc(i: number): Loc {
+    return { file: this.file[i], line: this.line[i], col: this.col[i] };
   }
 }
 
-const SHAPE_CHAR: Record<TokType, string> = { kw: 'k', bkw: 'b', arg: 'a', eol: ';', lbrace: '{', rbrace: '}' };
+/** What the parser may tell its user while a chunk is still being read. */
+export interface ParserHooks {
+  /**
+   * `include_check …` inside global_defs, as soon as its line is read: keepalived
+   * applies it to every include after it, even within the same block.
+   */
+  includeCheck?: (args: string[]) => void;
+}
 
-export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
-  const stmts: Stmt[] = [];
-  let chunk = new Chunk();
-  let depth = 0;
-  const flush = (): void => {
-    if (!chunk.length) return;
-    parseChunk(chunk, diags, stmts);
-    chunk = new Chunk();
-  };
-  for (let li = 0; li < lines.length; li++) {
-    const line = lines[li];
-    const text = line.text;
+/**
+ * Takes logical lines one at a time (a Preprocessor sink) and hands each top-level
+ * statement, with its block, to `onStmt` as soon as the next top-level statement (or
+ * the end) shows it complete. Only one top-level chunk is ever held.
+ */
+export class StmtParser {
+  private readonly chunk = new Chunk();
+  private depth = 0;
+  /** inside a stray top-level '{…}' being skipped: its depth */
+  private skip = 0;
+  /** the last line read, for the missing '}' message at the end */
+  private lastText = '';
+  private lastFile = '';
+  private lastLine = 0;
+  private lastCol = 0;
+  /** the current line's words, reused */
+  private words: string[] = [];
+  private offs: number[] = [];
+
+  constructor(
+    private readonly diags: Diagnostics,
+    private readonly onStmt: (s: Stmt) => void,
+    private readonly hooks: ParserHooks = {},
+  ) {}
+
+  /** A LineSink. */
+  readonly line = (text: string, file: string, line: number, col: number): void => {
+    this.lastText = text;
+    this.lastFile = file;
+    this.lastLine = line;
+    this.lastCol = col;
+    if (this.skip) {
+      if (text === '{') this.skip++;
+      else if (text === '}') this.skip--;
+      return;
+    }
+    const chunk = this.chunk;
     if (text === '{') {
-      if (depth === 0 && !chunk.length) {
-        diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", locOf(line, line.col), ErrClass.UNEXPECTED_BOB);
+      if (this.depth === 0 && !chunk.length) {
+        this.diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", { file, line, col }, ErrClass.UNEXPECTED_BOB);
         // skip the whole stray block
-        let d = 1;
-        while (d > 0 && ++li < lines.length) {
-          if (lines[li].text === '{') d++;
-          else if (lines[li].text === '}') d--;
-        }
-        continue;
+        this.skip = 1;
+        return;
       }
-      depth++;
-      chunk.push('lbrace', line);
-      continue;
+      this.depth++;
+      chunk.push('lbrace', '{', col, text, file, line);
+      return;
     }
     if (text === '}') {
-      if (depth === 0) {
-        diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", locOf(line, line.col), ErrClass.UNEXPECTED_EOB);
+      if (this.depth === 0) {
+        this.diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", { file, line, col }, ErrClass.UNEXPECTED_EOB);
+        return;
+      }
+      this.depth--;
+      chunk.push('rbrace', '}', col, text, file, line);
+      return;
+    }
+    // scanWords, inlined: this runs for every line of the configuration
+    const words = this.words;
+    const offs = this.offs;
+    let n = 0;
+    const len = text.length;
+    for (let i = 0; i < len; ) {
+      let c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 12 || c === 11 || c === 13) {
+        i++;
         continue;
       }
-      depth--;
-      chunk.push('rbrace', line);
-      continue;
+      if (c === 34) {
+        const close = text.indexOf('"', i + 1);
+        if (close === -1) {
+          this.diags.error('HC_CONFIG_QUOTE', `Unmatched quote: '${text}'`, { file, line, col }, ErrClass.UNMATCHED_QUOTE);
+          break;
+        }
+        words[n] = text.slice(i + 1, close);
+        offs[n++] = i;
+        i = close + 1;
+        continue;
+      }
+      const a = i;
+      do c = text.charCodeAt(++i);
+      while (i < len && !(c === 32 || c === 9 || c === 12 || c === 11 || c === 13 || c === 34));
+      words[n] = a === 0 && i === len ? text : text.slice(a, i);
+      offs[n++] = a;
     }
-    const words = splitWords(text, line.col, () =>
-      diags.error('HC_CONFIG_QUOTE', `Unmatched quote: '${text}'`, locOf(line, line.col), ErrClass.UNMATCHED_QUOTE),
-    );
-    if (!words.length) continue;
+    if (!n) return;
     // a statement at depth 0 starts a new top-level chunk
-    if (depth === 0) flush();
-    chunk.push(BLOCK_KEYWORDS.has(words[0].text) ? 'bkw' : 'kw', line, words[0]);
-    for (let j = 1; j < words.length; j++) chunk.push('arg', line, words[j]);
-    chunk.push('eol', line);
+    if (this.depth === 0) this.flush();
+    const kw = words[0];
+    chunk.push(BLOCK_KEYWORDS.has(kw) ? 'bkw' : 'kw', kw, col + offs[0], text, file, line);
+    chunk.pushArgs(words, n);
+    if (this.depth === 1 && kw === 'include_check' && this.hooks.includeCheck && chunk.text[0] === 'global_defs') this.hooks.includeCheck(words.slice(1, n));
+  };
+
+  /** The input is over: close what is open and hand out the last chunk. */
+  end(): void {
+    if (this.depth > 0) {
+      this.diags.error('HC_CONFIG_MISSING_EOB', `There are ${this.depth} missing '}'s or extra '{'s`, { file: this.lastFile, line: this.lastLine, col: 0 }, ErrClass.MISSING_EOB);
+      for (let i = 0; i < this.depth; i++) this.chunk.push('rbrace', '}', this.lastCol, this.lastText, this.lastFile, this.lastLine);
+      this.depth = 0;
+    }
+    this.flush();
   }
-  if (depth > 0) {
-    const last = lines[lines.length - 1];
-    diags.error('HC_CONFIG_MISSING_EOB', `There are ${depth} missing '}'s or extra '{'s`, last ? locOf(last, 0) : undefined, ErrClass.MISSING_EOB);
-    for (let i = 0; i < depth; i++) chunk.push('rbrace', last);
+
+  private flush(): void {
+    if (!this.chunk.length) return;
+    parseChunk(this.chunk, this.diags, this.onStmt);
+    this.chunk.reset();
   }
-  flush();
+}
+
+/** Parse collected lines at once (tests; loading uses StmtParser as a line sink). */
+export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
+  const stmts: Stmt[] = [];
+  const p = new StmtParser(diags, (s) => stmts.push(s));
+  for (const l of lines) p.line(l.text, l.file, l.line, l.col);
+  p.end();
   return { stmts };
 }
 
-function locOf(line: Line, col: number): Loc {
-  return { file: line.file, line: line.line, col };
-}
-
 /** index just past the statement starting at s (its eol) */
-function statementEnd(toks: LTok[], s: number): number {
+function statementEnd(toks: Tok[], s: number): number {
   let e = s;
   while (e < toks.length && toks[e].type !== 'eol') e++;
   return e + 1;
 }
 
 /** index just past the '}' matching the '{' at b */
-function blockEnd(toks: LTok[], b: number): number {
+function blockEnd(toks: Tok[], b: number): number {
   let d = 0;
   for (let e = b; e < toks.length; e++) {
     if (toks[e].type === 'lbrace') d++;
@@ -195,7 +328,7 @@ function cheapError(): string {
 }
 
 /** feed toks[a, b) to the parser; false if the grammar rejects them */
-function feed(parser: nearley.Parser, toks: LTok[], a: number, b: number): boolean {
+function feed(parser: nearley.Parser, toks: Tok[], a: number, b: number): boolean {
   tokenLexer.load(toks, a, b);
   try {
     parser.feed('');
@@ -205,16 +338,12 @@ function feed(parser: nearley.Parser, toks: LTok[], a: number, b: number): boole
   }
 }
 
-function tokLoc(t: LTok): Loc {
-  return locOf(t.line, t.w?.col ?? t.line.col);
-}
-
 /**
  * Parse one top-level chunk. Statements are fed one at a time with the parser state
  * saved before each, so an error costs one restore, not a re-parse: the offending
  * statement (with its block) is reported the way keepalived reports it and skipped.
  */
-function parseChunk(chunk: Chunk, diags: Diagnostics, out: Stmt[]): void {
+function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): void {
   const key = chunk.key;
   let nodes = shapeCache.get(key);
   if (!nodes) {
@@ -239,10 +368,10 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: Stmt[]): void {
         parser.restore(saved);
         clean = false;
         if (t.type === 'lbrace') {
-          diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", tokLoc(t), ErrClass.UNEXPECTED_BOB);
+          diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", chunk.loc(i), ErrClass.UNEXPECTED_BOB);
           i = blockEnd(toks, i);
         } else {
-          diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", tokLoc(t), ErrClass.UNEXPECTED_EOB);
+          diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", chunk.loc(i), ErrClass.UNEXPECTED_EOB);
           i++;
         }
         continue;
@@ -258,47 +387,39 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: Stmt[]): void {
       // Would the block this statement sits in have wanted a '{' here? keepalived then
       // says the block's '{' is missing; otherwise the keyword is not one of this block's.
       const probe = parser.save();
-      const wantedBrace = feed(parser, [{ type: 'lbrace', value: '{', i: -1, line: t.line }], 0, 1);
+      const wantedBrace = feed(parser, [{ type: 'lbrace', value: '{', i: -1 }], 0, 1);
       parser.restore(probe);
       if (wantedBrace && beforePrev) {
         // drop the block keyword that has no block; its lines are read in the outer block
-        diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", tokLoc(t), ErrClass.MISSING_BOB);
+        diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", chunk.loc(i), ErrClass.MISSING_BOB);
         parser.restore(beforePrev.state);
         beforePrev = undefined;
         continue;
       }
-      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${t.value}'`, tokLoc(t), ErrClass.UNKNOWN_KEYWORD);
+      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${t.value}'`, chunk.loc(i), ErrClass.UNKNOWN_KEYWORD);
       i = toks[e]?.type === 'lbrace' ? blockEnd(toks, e) : e;
     }
     const results = parser.results;
     if (!results.length) {
       // the chunk ended while its keyword still waits for its '{'
-      const t = toks[0];
-      diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", tokLoc(t), ErrClass.MISSING_BOB);
+      diags.error('HC_CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", chunk.loc(0), ErrClass.MISSING_BOB);
       return;
     }
     nodes = results[0] as PNode[];
     if (clean && shapeCache.size < MAX_CACHE) shapeCache.set(key, nodes);
   }
-  for (const n of nodes) out.push(build(n, chunk));
+  for (const n of nodes) out(build(n, chunk));
 }
 
 function build(n: PNode, c: Chunk): Stmt {
-  const kw = c.w[n.k]!;
-  const kline = c.line[n.k];
-  const words: Word[] = c.w.slice(n.k, n.k + n.n + 1) as Word[];
-  const args: string[] = new Array<string>(n.n);
-  for (let i = 0; i < n.n; i++) args[i] = words[i + 1].text;
-  const s: Stmt = { kw: kw.text, args, words, loc: { file: kline.file, line: kline.line, col: kw.col }, raw: kline.text };
+  const k = n.k;
+  const s = new StmtNode(c.text[k], c.text.slice(k + 1, k + 1 + n.n), c.raw[k], c.file[k], c.line[k], c.col[k]);
   if (n.b) {
     const block = new Array<Stmt>(n.b.length);
     for (let i = 0; i < n.b.length; i++) block[i] = build(n.b[i], c);
     s.block = block;
     if (n.list) s.list = true;
-    if (n.e !== undefined) {
-      const el = c.line[n.e];
-      s.end = { file: el.file, line: el.line, col: el.col };
-    }
+    if (n.e !== undefined) s.end = c.loc(n.e);
   }
   return s;
 }

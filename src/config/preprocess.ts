@@ -11,7 +11,7 @@
 
 import { readFileSync, statSync, accessSync, constants as fsc } from 'node:fs';
 import { dirname, resolve, basename, isAbsolute } from 'node:path';
-import fg from 'fast-glob';
+import { createRequire } from 'node:module';
 import { Diagnostics, ErrClass, SourceMap, type Loc } from './diagnostics.js';
 import { mulberry32 } from '../util/prng.js';
 
@@ -25,6 +25,9 @@ export interface Line {
   col: number;
 }
 
+/** Where logical lines go as they are made: text, file, 1-based line and column. */
+export type LineSink = (text: string, file: string, line: number, col: number) => void;
+
 export interface PreprocessOptions {
   /** `-i/--config-id`; keepalived's default is the host name up to the first '.' */
   configId: string;
@@ -35,6 +38,13 @@ export interface PreprocessOptions {
   readFile?: (path: string) => Buffer;
   /** Stop producing lines past this many (fuzzing and runaway ~SEQ guard). */
   maxLines?: number;
+}
+
+// fast-glob is only loaded when an include has a pattern: it is a fifth of start-up time
+let fastGlob: typeof import('fast-glob') | undefined;
+function globSync(pattern: string, options: import('fast-glob').Options): string[] {
+  fastGlob ??= createRequire(import.meta.url)('fast-glob') as typeof import('fast-glob');
+  return fastGlob.sync(pattern, options);
 }
 
 /** keepalived's MAXBUF (lib/parser.h): longer lines are "line too long - ignoring". */
@@ -67,10 +77,48 @@ const INCLUDE_VARIANTS: Record<string, number> = {
   includea: INCLUDE_R | INCLUDE_M | INCLUDE_B | INCLUDE_W,
 };
 
+const DECOMMENT_SPECIAL = /["\\!#]/;
+
+const INCLUDE_CHECK_TYPES: Record<string, number> = { read: INCLUDE_R, match: INCLUDE_M, wildcard_match: INCLUDE_W, brace_match: INCLUDE_B };
+
+/**
+ * `include_check [[+|-]read|match|wildcard_match|brace_match…]` applied to the current
+ * bits (keepalived's include_check_set): no word means every check; a bare word sets
+ * read and that check, +/- add or remove one. `report` gets keepalived's complaints with
+ * the word's position (1 = first after the keyword).
+ */
+export function applyIncludeCheck(bits: number, args: readonly string[], report?: (message: string, word: number) => void): number {
+  if (!args.length) return INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i];
+    const op = w[0] === '-' ? -1 : w[0] === '+' ? 1 : 0;
+    const name = op ? w.slice(1) : w;
+    if (!op) {
+      if (i !== 0) {
+        report?.(`Duplicate include_check '${w}' specified - ignoring`, i + 1);
+        continue;
+      }
+      bits = 0;
+    }
+    const f = Object.hasOwn(INCLUDE_CHECK_TYPES, name) ? INCLUDE_CHECK_TYPES[name] : 0;
+    if (!f) report?.(`Unknown include_check type '${name}' - ignoring`, i + 1);
+    else if (!op) bits = INCLUDE_R | f;
+    else if (op > 0) bits |= f;
+    else bits &= ~f;
+  }
+  return bits;
+}
+
 /** Remove comments and surrounding blanks; returns [text, continued, leadingBlankCount, unterminatedQuote]. */
 export function decomment(raw: string): { text: string; cont: boolean; lead: number; unterminated: boolean } {
   let start = 0;
-  while (start < raw.length && (raw[start] === ' ' || raw[start] === '\t')) start++;
+  while (start < raw.length && (raw.charCodeAt(start) === 32 || raw.charCodeAt(start) === 9)) start++;
+  if (!DECOMMENT_SPECIAL.test(raw)) {
+    // nothing to remove but blanks at both ends
+    let end = raw.length;
+    while (end > start && (raw.charCodeAt(end - 1) === 32 || raw.charCodeAt(end - 1) === 9)) end--;
+    return { text: start === 0 && end === raw.length ? raw : raw.slice(start, end), cont: false, lead: start, unterminated: false };
+  }
   let out = '';
   let quote = false;
   let cont = false;
@@ -109,7 +157,10 @@ export function decomment(raw: string): { text: string; cont: boolean; lead: num
 }
 
 export class Preprocessor {
+  /** the logical lines, when no sink takes them as they come */
   readonly lines: Line[] = [];
+  /** logical lines produced so far */
+  private count = 0;
   readonly sources = new SourceMap();
   /** every file read, in order (for reload and for `--dump-config`) */
   readonly files: string[] = [];
@@ -125,9 +176,14 @@ export class Preprocessor {
   /** directory of the file being read: ${_PWD} and the base of relative includes */
   private cwd: string;
 
+  /**
+   * @param sink takes each logical line as soon as it is made (the parser, so that a large
+   *   configuration is never held as lines); without one, lines are collected in `lines`.
+   */
   constructor(
     private readonly diags: Diagnostics,
     private readonly opts: PreprocessOptions,
+    private readonly sink?: LineSink,
   ) {
     this.random = mulberry32(opts.randomSeed ?? Date.now());
     this.readFile = opts.readFile ?? ((p) => readFileSync(p));
@@ -151,6 +207,14 @@ export class Preprocessor {
 
   private setStd(name: string, fn: (params: string[]) => string | undefined, minParams = 0, maxParams = 0, numbersOnly = false): void {
     this.defs.set(name, { name, value: [], multiline: false, fn, minParams, maxParams, numbersOnly });
+  }
+
+  /**
+   * `include_check` read in global_defs: from now on, for the rest of this file and the
+   * files it includes (keepalived restores the value when a file ends).
+   */
+  setIncludeCheck(args: readonly string[]): void {
+    this.includeCheck = applyIncludeCheck(this.includeCheck, args);
   }
 
   /** Read the main config file (keepalived's -f). */
@@ -221,33 +285,58 @@ export class Preprocessor {
   }
 
   private processFileText(file: string, text: string): void {
-    const physical = text.split('\n');
-    if (physical.length && physical[physical.length - 1] === '') physical.pop();
-    this.sources.set(file, physical);
+    this.sources.set(file, text);
     let multiline: Definition | undefined;
-    for (let n = 0; n < physical.length; n++) {
+    // physical lines are cut one at a time: a large file never exists as an array of lines
+    const len = text.length;
+    for (let n = 0, at = 0; at < len; n++) {
       if (this.truncated) return;
-      let raw = physical[n];
-      if (raw.length && raw.charCodeAt(raw.length - 1) === 13) raw = raw.slice(0, -1); // CRLF
-      const loc: Loc = { file, line: n + 1, col: 1 };
-      if (raw.length >= MAXBUF) {
-        this.diags.error('HC_CONFIG_LINE_TOO_LONG', 'line too long - ignoring', loc, ErrClass.GENERAL_ERROR);
+      let nl = text.indexOf('\n', at);
+      if (nl === -1) nl = len;
+      let end = nl;
+      if (end > at && text.charCodeAt(end - 1) === 13) end--; // CRLF
+      const start = at;
+      at = nl + 1;
+      if (end - start >= MAXBUF) {
+        this.diags.error('HC_CONFIG_LINE_TOO_LONG', 'line too long - ignoring', { file, line: n + 1, col: 1 }, ErrClass.GENERAL_ERROR);
         continue;
       }
-      if (raw.indexOf('\0') !== -1) {
-        this.diags.error('HC_CONFIG_NUL', 'configuration appears to have embedded NULs - ignoring line', loc, ErrClass.GENERAL_ERROR);
+      if (end === start) {
+        multiline = undefined;
         continue;
       }
-      if (raw.length === 0) {
-        if (multiline) {
-          multiline = undefined;
+      // the common line: blanks around words, nothing to remove, nothing to expand
+      let a = start;
+      while (a < end && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+      if (!multiline && a < end) {
+        let b = end;
+        while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+        let plain = true;
+        let braces = false;
+        for (let k = a; k < b; k++) {
+          const ch = text.charCodeAt(k);
+          if (ch === 123 || ch === 125) braces = true;
+          // " \ ! # $ ~ @ and NUL need the full treatment
+          else if (ch < 48 ? ch === 34 || ch === 33 || ch === 35 || ch === 36 || ch === 0 : ch === 92 || ch === 126 || ch === 64) {
+            plain = false;
+            break;
+          }
         }
+        if (plain && !(text.charCodeAt(a) === 105 /* i */ && text.startsWith('include', a))) {
+          if (braces) this.splitBraces(text, a, b, file, n + 1, 1 - start);
+          else this.push(text.slice(a, b), file, n + 1, a - start + 1);
+          continue;
+        }
+      }
+      const raw = text.slice(start, end);
+      if (raw.indexOf('\0') !== -1) {
+        this.diags.error('HC_CONFIG_NUL', 'configuration appears to have embedded NULs - ignoring line', { file, line: n + 1, col: 1 }, ErrClass.GENERAL_ERROR);
         continue;
       }
       const dc = decomment(raw);
-      if (dc.unterminated) this.diags.error('HC_CONFIG_QUOTE', `Unterminated quote '${dc.text}'`, loc, ErrClass.GENERAL_ERROR);
+      const loc: Loc = { file, line: n + 1, col: dc.lead + 1 };
+      if (dc.unterminated) this.diags.error('HC_CONFIG_QUOTE', `Unterminated quote '${dc.text}'`, { ...loc, col: 1 }, ErrClass.GENERAL_ERROR);
       let t = dc.text;
-      loc.col = dc.lead + 1;
       if (multiline) {
         // keepalived.conf(5) "Parameter substitution": each line but the last ends with '\'
         if (t.endsWith('\\')) {
@@ -512,27 +601,33 @@ export class Preprocessor {
         return;
       }
     }
-    let start = 0;
-    let i = 0;
+    this.splitBraces(t, 0, t.length, loc.file, loc.line, col);
+  }
+
+  /**
+   * Push t[from, to) as logical lines cut at each `{` and `}` outside "…", each brace a
+   * line of its own (keepalived read_line); t[k] is at column col0 + k.
+   */
+  private splitBraces(t: string, from: number, to: number, file: string, line: number, col0: number): void {
+    let start = from;
     let quote = false;
-    const n = t.length;
-    if (t.indexOf('{') < 0 && t.indexOf('}') < 0) {
-      this.push(t, loc, col);
-      return;
-    }
-    for (; i < n; i++) {
-      const c = t[i];
-      if (c === '"') quote = !quote;
-      else if (!quote && (c === '{' || c === '}')) {
-        const before = t.slice(start, i).replace(/[ \t]+$/, '');
-        if (before.trim().length) this.push(before.replace(/^[ \t]+/, ''), loc, col + start + (before.length - before.replace(/^[ \t]+/, '').length));
-        this.push(c, loc, col + i);
+    for (let i = from; i < to; i++) {
+      const c = t.charCodeAt(i);
+      if (c === 34) quote = !quote;
+      else if (!quote && (c === 123 || c === 125)) {
+        this.pushTrimmed(t, start, i, file, line, col0);
+        this.push(c === 123 ? '{' : '}', file, line, col0 + i);
         start = i + 1;
       }
     }
-    const tail = t.slice(start);
-    const trimmed = tail.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
-    if (trimmed.length) this.push(trimmed, loc, col + start + (tail.length - tail.replace(/^[ \t]+/, '').length));
+    this.pushTrimmed(t, start, to, file, line, col0);
+  }
+
+  /** t[a, b) without its blanks at both ends, if anything is left */
+  private pushTrimmed(t: string, a: number, b: number, file: string, line: number, col0: number): void {
+    while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
+    while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
+    if (b > a) this.push(a === 0 && b === t.length ? t : t.slice(a, b), file, line, col0 + a);
   }
 
   private truncate(loc: Loc): void {
@@ -541,13 +636,15 @@ export class Preprocessor {
     this.diags.error('HC_CONFIG_TOO_MANY_LINES', `configuration expands to more than ${this.maxLines} lines - stopping`, loc, ErrClass.FATAL);
   }
 
-  private push(text: string, loc: Loc, col: number): void {
-    if (this.lines.length >= this.maxLines) {
-      this.truncate(loc);
+  private push(text: string, file: string, line: number, col: number): void {
+    if (++this.count > this.maxLines) {
+      this.truncate({ file, line, col });
       return;
     }
-    this.lines.push({ text, file: loc.file, line: loc.line, col });
+    if (this.sink) this.sink(text, file, line, col);
+    else this.lines.push({ text, file, line, col });
   }
+
 
   /**
    * include / includer|m|w|b|a: keepalived (glob(3) with GLOB_BRACE and its own
@@ -585,7 +682,7 @@ export class Preprocessor {
       matches = missing ? [] : [isAbsolute(pattern) ? pattern : resolve(base, pattern)];
     } else {
       try {
-        matches = fg.sync(pattern, { cwd: base, absolute: true, onlyFiles: false, dot: false, followSymbolicLinks: true, suppressErrors: true }).sort();
+        matches = globSync(pattern, { cwd: base, absolute: true, onlyFiles: false, dot: false, followSymbolicLinks: true, suppressErrors: true }).sort();
       } catch (e) {
         this.fileError(INCLUDE_R, `Error reading config file(s): glob("${pattern}") failed (${(e as Error).message}), skipping.`, loc, type);
         return;

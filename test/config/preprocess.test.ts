@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Preprocessor, decomment } from '../../src/config/preprocess.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { Preprocessor, decomment, applyIncludeCheck } from '../../src/config/preprocess.js';
 import { Diagnostics } from '../../src/config/diagnostics.js';
+import { loadConfigFile } from '../../src/config/index.js';
+import { fakeEnvironment } from '../../src/config/env.js';
 
 function pp(text: string, opts: { configId?: string; env?: NodeJS.ProcessEnv; seed?: number } = {}) {
   const d = new Diagnostics();
@@ -212,5 +215,64 @@ describe('preprocess: include', () => {
     const { texts, d } = run(join(dir, 'main.conf'));
     assert.deepEqual(texts, []);
     assert.ok(d.list.some((x) => /not a regular non-executable file/.test(x.message)));
+  });
+});
+
+describe('preprocess: include_check applies from where global_defs sets it (keepalived include_check_set)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hc-incchk-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('computes keepalived\'s bits: none = all, a bare word = read + it, +/- add or remove', () => {
+    assert.equal(applyIncludeCheck(0, []), 15);
+    assert.equal(applyIncludeCheck(15, ['match']), 1 | 2);
+    assert.equal(applyIncludeCheck(0, ['+match', '-wildcard_match']), 2);
+    assert.equal(applyIncludeCheck(15, ['-brace_match']), 7);
+    const said: string[] = [];
+    assert.equal(applyIncludeCheck(0, ['read', 'match', 'bogus'], (m) => said.push(m)), 1);
+    assert.deepEqual(said, ["Duplicate include_check 'match' specified - ignoring", "Duplicate include_check 'bogus' specified - ignoring"]);
+  });
+
+  // keepalived 2.2.7 -t -l on this machine gave these exit codes; MISSING is a file that
+  // does not exist, NOMATCH a wildcard matching nothing.
+  const cases: { name: string; files: Record<string, string>; exit: number; msg: string; error: boolean }[] = [
+    { name: 'include after include_check in an earlier global_defs', files: { 'main.conf': 'global_defs {\n  include_check\n  router_id a\n}\ninclude MISSING\n' }, exit: 6, msg: 'Config files missing', error: true },
+    { name: 'include without include_check', files: { 'main.conf': 'global_defs {\n  router_id a\n}\ninclude MISSING\n' }, exit: 0, msg: 'Config files missing', error: false },
+    { name: 'include later in the same global_defs block', files: { 'main.conf': 'global_defs {\n  include_check\n  include MISSING\n}\n' }, exit: 6, msg: 'Config files missing', error: true },
+    { name: 'include before include_check', files: { 'main.conf': 'include MISSING\nglobal_defs {\n  include_check\n}\n' }, exit: 0, msg: 'Config files missing', error: false },
+    { name: 'include_check wildcard_match and a wildcard matching nothing', files: { 'main.conf': 'global_defs {\n  include_check wildcard_match\n}\ninclude NOMATCH\n' }, exit: 6, msg: 'No config files matched', error: true },
+    { name: 'include_check then -wildcard_match', files: { 'main.conf': 'global_defs {\n  include_check wildcard_match\n  include_check -wildcard_match\n}\ninclude NOMATCH\n' }, exit: 0, msg: '', error: false },
+    { name: 'include_check set in an included file ends with that file', files: { 'inc.conf': 'global_defs {\n  include_check\n}\n', 'main.conf': 'include inc.conf\ninclude MISSING\n' }, exit: 0, msg: 'Config files missing', error: false },
+  ];
+  const write = (files: Record<string, string>): string => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text.replace('MISSING', join(dir, 'nonexistent.conf')).replace('NOMATCH', join(dir, 'none*.conf')));
+    return join(dir, 'main.conf');
+  };
+  for (const k of cases) {
+    it(`${k.name} → exit ${k.exit}`, () => {
+      const l = loadConfigFile(write(k.files), { env: fakeEnvironment({ interfaces: ['eth0'] }) });
+      assert.equal(l.diags.exitCode(), k.exit, JSON.stringify(l.diags.list));
+      if (k.msg) {
+        const d = l.diags.list.find((x) => x.message.startsWith(k.msg));
+        assert.ok(d, JSON.stringify(l.diags.list));
+        assert.equal(d.severity, k.error ? 'error' : 'warning');
+      } else assert.equal(l.diags.list.length, 0, JSON.stringify(l.diags.list));
+    });
+  }
+  it('keepalived, when installed, gives the same exit codes', function () {
+    try {
+      execFileSync('keepalived', ['-v'], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    for (const k of cases) {
+      const f = write(k.files);
+      const r = spawnSync('keepalived', ['-t', '-f', f, '-l', '-n'], { encoding: 'utf8' });
+      assert.equal(r.status, k.exit, `${k.name}: ${r.stderr}`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+    }
   });
 });

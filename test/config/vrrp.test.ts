@@ -85,17 +85,18 @@ describe('config: vrrp', () => {
       assert.deepEqual(i.auth, { type: 'PASS', pass: '12345678' });
       assert.equal(i.vips.length, 3);
       assert.deepEqual(
-        { a: i.vips[0].address, p: i.vips[0].prefix, b: i.vips[0].broadcast, dev: i.vips[0].dev, sc: i.vips[0].scope, lb: i.vips[0].label },
-        { a: '192.168.200.16', p: 24, b: '192.168.200.255', dev: 'eth0', sc: 'global', lb: 'eth0:1' },
+        { a: i.vips[0].address, p: i.vips[0].prefixLen, b: i.vips[0].broadcast, dev: i.vips[0].dev, sc: i.vips[0].scope, lb: i.vips[0].label },
+        { a: '192.168.200.16', p: 24, b: '192.168.200.255', dev: 'eth0', sc: 0, lb: 'eth0:1' },
       );
       const v2 = i.vips[1];
-      assert.deepEqual([v2.peer, v2.home, v2.nodad, v2.noprefixroute, v2.autojoin, v2.noTrack, v2.preferredLft], ['192.168.200.1', true, true, true, true, true, 'forever']);
+      assert.deepEqual([v2.peer, v2.home, v2.nodad, v2.noprefixroute, v2.autojoin, v2.noTrack, v2.preferredLft], ['192.168.200.1', true, true, true, true, true, 0xffffffff]);
       assert.equal(i.vips[2].broadcast, '192.168.200.16');
       assert.equal(i.excludedVips[0].address, '10.1.1.1');
-      assert.deepEqual([i.virtualRoutes[0].to, i.virtualRoutes[0].via, i.virtualRoutes[0].dev, i.virtualRoutes[0].metric, i.virtualRoutes[0].table], ['10.9.0.0/16', '192.168.200.254', 'eth0', 5, '100']);
+      const r0 = i.virtualRoutes[0];
+      assert.deepEqual([r0.dst, r0.via, r0.dev, r0.metric, r0.table], [{ family: 'inet', address: '10.9.0.0', prefixLen: 16 }, '192.168.200.254', 'eth0', 5, 100]);
       assert.equal(i.virtualRoutes[1].type, 'blackhole');
       assert.equal(i.virtualRoutes[1].noTrack, true);
-      assert.deepEqual([i.virtualRules[0].from, i.virtualRules[0].table, i.virtualRules[0].priority], ['10.9.0.0/16', '100', 100]);
+      assert.deepEqual([i.virtualRules[0].from, i.virtualRules[0].table, i.virtualRules[0].priority], [{ family: 'inet', address: '10.9.0.0', prefixLen: 16 }, 100, 100]);
       assert.equal(i.srcIp, '192.168.200.2');
       assert.deepEqual(i.unicastPeers.map((p) => [p.address, p.minTtl, p.maxTtl]), [['192.168.200.3', 10, 250]]);
       assert.equal(i.unicast, true);
@@ -127,7 +128,7 @@ describe('config: vrrp', () => {
       assert.equal(i.state, 'BACKUP');
       assert.equal(i.mcastDstIp, 'ff02::12');
       assert.equal(i.accept, false);
-      assert.equal(i.vips[0].preferredLft, 'forever');
+      assert.equal(i.vips[0].preferredLft, 0xffffffff);
       assert.equal(i.vips[1].preferredLft, 0);
       assert.ok(l.diags.list.some((x) => x.code === 'HC_CONFIG_UNSUPPORTED' && x.message.startsWith("'use_vmac'")));
     });
@@ -216,6 +217,18 @@ describe('config: vrrp', () => {
     it('rule preferences count down from 16384', () => {
       const l = load(basic('  virtual_rules {\n    from 10.1.0.0/16 table 5\n    from 10.2.0.0/16 table 5\n  }'));
       assert.deepEqual(l.config.vrrp.instances[0].virtualRules.map((r) => r.priority), [16384, 16383]);
+    });
+    it('rules without a preference continue static_rules\' count, per family (keepalived -t: 16384, 16383 | 16384; then 16382 | 16383)', () => {
+      const l = load(
+        'static_rules {\n  from 10.1.0.0/16 table 100\n  from 10.2.0.0/16 table 100\n  from 2001:db8::/32 table 100\n}\n' +
+          basic('  virtual_rules {\n    from 10.3.0.0/16 table 101\n    from 2001:db9::/32 table 101\n  }'),
+      );
+      assert.deepEqual(l.config.static.rules.map((r) => [r.family, r.priority]), [['inet', 16384], ['inet', 16383], ['inet6', 16384]]);
+      assert.deepEqual(l.config.vrrp.instances[0].virtualRules.map((r) => [r.family, r.priority, r.priorityGiven]), [['inet', 16382, false], ['inet6', 16383, false]]);
+      assert.deepEqual(
+        msgs(l).filter((m) => m.includes('no preference')).map((m) => m.replace(/^.*setting to (\d+).*$/, '$1')),
+        ['16384', '16383', '16384', '16382', '16383'],
+      );
     });
     it('a track script defined after the instance is not found (keepalived reads in order)', () => {
       const l = load(basic('  track_script {\n    late\n  }') + `vrrp_script late {\n  script /bin/check\n}\n`);

@@ -19,13 +19,30 @@ const top: BlockSpec<Config> = {
   keywords: { ...globalTop, ...vrrpTop, ...lvsTop, ...bfdTop },
 };
 
+/**
+ * Builds the model one top-level statement at a time (`add`, fed by the parser as each
+ * is complete), then checks what spans blocks (`finish`).
+ */
+export class ModelBuilder {
+  readonly cfg = newConfig();
+  constructor(private readonly c: Ctx) {}
+  readonly add = (s: Stmt): void => this.c.dispatch(s, top, this.cfg);
+  finish(): Config {
+    finishModel(this.cfg, this.c);
+    return this.cfg;
+  }
+}
+
 export function buildModel(stmts: Stmt[], c: Ctx): Config {
-  const cfg = newConfig();
-  c.walk(stmts, top, cfg);
+  const b = new ModelBuilder(c);
+  for (const s of stmts) b.add(s);
+  return b.finish();
+}
+
+function finishModel(cfg: Config, c: Ctx): void {
   finishGlobal(cfg, c);
   finishBfd(cfg, c);
   finishVrrp(cfg, c);
   finishLvs(cfg, c);
   finishScripts(cfg, c);
-  return cfg;
 }

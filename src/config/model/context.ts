@@ -2,7 +2,7 @@
 // report with keepalived's wording and class at the statement's location.
 
 import { Diagnostics, ErrClass, didYouMean, type Loc } from '../diagnostics.js';
-import type { Stmt } from '../parse.js';
+import { splitWords, type Stmt } from '../parse.js';
 import type { Environment } from '../env.js';
 
 /** A keyword handler: reads statement `s` into the block object `t`. */
@@ -27,9 +27,12 @@ export class Ctx {
     readonly env: Environment,
   ) {}
 
+  /** Where word `word` of `s` is (0 = the keyword); the statement's place if it has no such word. */
   loc(s: Stmt, word = 0): Loc {
-    const w = s.words[word];
-    return w ? { file: s.loc.file, line: s.loc.line, col: w.col } : s.loc;
+    const loc = s.loc;
+    if (word === 0) return loc;
+    const w = wordCols(s)[word];
+    return w === undefined ? loc : { file: loc.file, line: loc.line, col: w };
   }
 
   error(s: Stmt, message: string, word = 0, cls: ErrClass = ErrClass.GENERAL_ERROR, code = 'HC_CONFIG_INVALID', hint?: string): void {
@@ -55,11 +58,11 @@ export class Ctx {
   }
 
   missing(s: Stmt, i: number): void {
-    const prev = i - 1 === 0 ? s.kw : s.args[i - 2];
+    const prev: string | undefined = i - 1 === 0 ? s.kw : s.args[i - 2];
     this.diags.error(
       'HC_CONFIG_MISSING_PARAMETER',
       `*** Configuration line starting \`${s.kw}\` is missing a parameter after keyword \`${prev}\` at word position ${i + 1}`,
-      { file: s.loc.file, line: s.loc.line, col: (s.words[i - 1]?.col ?? s.loc.col) + (s.words[i - 1]?.text.length ?? s.kw.length) + 1 },
+      { file: s.loc.file, line: s.loc.line, col: prev === undefined ? s.loc.col + s.kw.length + 1 : this.loc(s, i - 1).col + prev.length + 1 },
       ErrClass.MISSING_PARAMETER,
     );
   }
@@ -184,6 +187,13 @@ export class Ctx {
     this.diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${s.kw}'`, this.loc(s), ErrClass.UNKNOWN_KEYWORD);
     if (suggestion) this.diags.note('HC_CONFIG_DID_YOU_MEAN', `did you mean '${suggestion}'? (in ${spec.name})`, this.loc(s));
   }
+}
+
+/** Columns of a statement's words, found again from its line (only messages need them). */
+function wordCols(s: Stmt): number[] {
+  const words = splitWords(s.raw, 0);
+  const first = words[0]?.col ?? 0;
+  return words.map((w) => s.loc.col + w.col - first);
 }
 
 function fmtDec(v: number, places: number): string {

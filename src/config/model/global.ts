@@ -29,6 +29,8 @@ import {
   type Rule,
 } from './iproute.js';
 
+import { applyIncludeCheck } from '../preprocess.js';
+
 export { noteMissingInterface } from './iproute.js';
 
 /** notify_fifo / vrrp_notify_fifo / lvs_notify_fifo and their _script */
@@ -755,33 +757,8 @@ function vrrpGarpExtraIf(s: Stmt, cfg: Config, c: Ctx): void {
 }
 
 function includeCheck(s: Stmt, cfg: Config, c: Ctx): void {
-  const R = 1;
-  const M = 2;
-  const W = 4;
-  const B = 8;
-  if (s.args.length < 1) {
-    cfg.global.includeCheck = R | M | W | B;
-    return;
-  }
-  let bits = cfg.global.includeCheck ?? 0;
-  for (let i = 1; i <= s.args.length; i++) {
-    const w = s.args[i - 1];
-    const op = w[0] === '-' ? -1 : w[0] === '+' ? 1 : 0;
-    const name = op ? w.slice(1) : w;
-    if (!op) {
-      if (i !== 1) {
-        c.error(s, `Duplicate include_check '${w}' specified - ignoring`, i);
-        continue;
-      }
-      bits = 0;
-    }
-    const f = ({ read: R, match: M, wildcard_match: W, brace_match: B } as Record<string, number>)[name] ?? 0;
-    if (!f) c.error(s, `Unknown include_check type '${name}' - ignoring`, i);
-    else if (!op) bits = R | f;
-    else if (op > 0) bits |= f;
-    else bits &= ~f;
-  }
-  cfg.global.includeCheck = bits;
+  // the pre-processor has already applied it to the includes that follow (parse.ts hook)
+  cfg.global.includeCheck = applyIncludeCheck(cfg.global.includeCheck ?? 0, s.args, (m, i) => c.error(s, m, i));
 }
 
 function scriptUser(s: Stmt, cfg: Config, c: Ctx): void {

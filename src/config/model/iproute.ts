@@ -465,6 +465,15 @@ function need(c: Ctx, s: Stmt, j: number): string | undefined {
   return w;
 }
 
+/** A word that must name an /etc/iproute2 entry (or give its number); `message`, with %s for the word, when it does not. */
+function needName(c: Ctx, s: Stmt, j: number, table: NameTable, message: string): number | undefined {
+  const v = need(c, s, j);
+  if (v === undefined) return undefined;
+  const n = lookupName(table, v);
+  if (n === undefined) c.error(s, message.replace('%s', v), j);
+  return n;
+}
+
 /** get_u8/get_u16/get_u32 (read_unsigned, base 10): keepalived's number message, then `errmsg`. */
 function getU(c: Ctx, s: Stmt, j: number, v: string, max: number, errmsg: string): number | undefined {
   const n = c.uintOf(s, j, v, 0, max);
@@ -832,40 +841,20 @@ export function parseRouteLine(c: Ctx, s: Stmt, opts: RouteOptions = {}): Route 
       if (!setFamily('inet6')) return mix(i);
       r.from = p.prefix;
     } else if (w === 'tos' || w === 'dsfield') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_dsfield', v);
-      if (t === undefined) {
-        c.error(s, `TOS value ${v} is invalid`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_dsfield', 'TOS value %s is invalid');
+      if (t === undefined) return undefined;
       r.tos = t;
     } else if (w === 'table') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_tables', v);
-      if (t === undefined) {
-        c.error(s, `Routing table ${v} not found for route`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_tables', 'Routing table %s not found for route');
+      if (t === undefined) return undefined;
       r.table = t;
     } else if (w === 'protocol') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_protos', v);
-      if (t === undefined) {
-        c.error(s, `Protocol ${v} not found or invalid for route`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_protos', 'Protocol %s not found or invalid for route');
+      if (t === undefined) return undefined;
       r.protocol = t;
     } else if (w === 'scope') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_scopes', v);
-      if (t === undefined) {
-        c.error(s, `Scope ${v} not found or invalid for route`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_scopes', 'Scope %s not found or invalid for route');
+      if (t === undefined) return undefined;
       r.scope = t;
     } else if (w === 'metric' || w === 'priority' || w === 'preference') {
       const v = need(c, s, ++i);
@@ -1337,13 +1326,8 @@ export function parseRuleLine(c: Ctx, s: Stmt, opts: RuleOptions = {}): Rule | u
       if (w === 'from') r.from = p.prefix;
       else r.to = p.prefix;
     } else if (w === 'table' || w === 'lookup') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_tables', v);
-      if (t === undefined) {
-        c.error(s, `Routing table ${v} not found for rule`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_tables', 'Routing table %s not found for rule');
+      if (t === undefined) return undefined;
       if (t === 0) {
         c.error(s, 'Table 0 is not valid', i);
         return undefined;
@@ -1361,13 +1345,8 @@ export function parseRuleLine(c: Ctx, s: Stmt, opts: RuleOptions = {}): Rule | u
       }
       priority = p;
     } else if (w === 'tos' || w === 'dsfield') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const t = lookupName('rt_dsfield', v);
-      if (t === undefined) {
-        c.error(s, `TOS value ${v} is invalid`, i);
-        return undefined;
-      }
+      const t = needName(c, s, ++i, 'rt_dsfield', 'TOS value %s is invalid');
+      if (t === undefined) return undefined;
       r.tos = t;
     } else if (w === 'fwmark') {
       const v = need(c, s, ++i);
@@ -1405,13 +1384,8 @@ export function parseRuleLine(c: Ctx, s: Stmt, opts: RuleOptions = {}): Rule | u
       r.suppressPrefixLength = p;
       tableOption = true;
     } else if (w === 'suppress_ifgroup' || w === 'sup_group') {
-      const v = need(c, s, ++i);
-      if (v === undefined) return undefined;
-      const g = lookupName('group', v);
-      if (g === undefined) {
-        c.error(s, `suppress_group ${v} is invalid`, i);
-        return undefined;
-      }
+      const g = needName(c, s, ++i, 'group', 'suppress_group %s is invalid');
+      if (g === undefined) return undefined;
       r.suppressIfgroup = g;
       tableOption = true;
     } else if (w === 'dev' || w === 'iif' || w === 'oif') {

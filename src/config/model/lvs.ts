@@ -567,7 +567,26 @@ const rsKeywords: Record<string, Handler<RsTarget>> = {
 };
 for (const kw of CHECKER_KEYWORDS) {
   rsKeywords[kw] = (s, t, c) =>
-    readChecker(s, { rs: { ip: t.rs.ip, family: t.rs.family, configuredPort: t.rs.port, label: fmtRs(t.rs, t.vs) }, vsLabel: fmtVs(t.vs), drafts: t.rs.checkers, scripts: t.cfg.scripts }, c);
+    readChecker(
+      s,
+      {
+        // the labels are only for messages: made when one is needed
+        rs: {
+          ip: t.rs.ip,
+          family: t.rs.family,
+          configuredPort: t.rs.port,
+          get label() {
+            return fmtRs(t.rs, t.vs);
+          },
+        },
+        get vsLabel() {
+          return fmtVs(t.vs);
+        },
+        drafts: t.rs.checkers,
+        scripts: t.cfg.scripts,
+      },
+      c,
+    );
 }
 
 const rsSpec: BlockSpec<RsTarget> = { name: 'real_server', keywords: rsKeywords };
@@ -1198,6 +1217,8 @@ export function finishLvs(cfg: Config, c: Ctx): void {
     out.push(vsOut);
   }
   cfg.lvs.virtualServers = out;
+  // the drafts are spent: do not keep a second copy of every server alive with the model
+  builds.delete(cfg);
 }
 
 function setOpt<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {

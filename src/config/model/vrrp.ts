@@ -16,6 +16,7 @@ import type { BlockSpec, Ctx, Handler } from './context.js';
 import type { Stmt } from '../parse.js';
 import type { Config } from './types.js';
 import { applyDefaultUser, cmdStr, parseScript, scriptUserKeyword, type ScriptSpec } from './scripts.js';
+import { anyInterfaceMissing, noteMissingInterface, parseAddressLine, parseRouteLine, parseRuleLine, type IpAddress, type Route, type Rule } from './iproute.js';
 
 export type Family = 'inet' | 'inet6';
 
@@ -124,73 +125,6 @@ export interface VrrpSyncGroup extends Tracking, NotifyScripts {
   loc: Loc;
 }
 
-/** A virtual_ipaddress / virtual_ipaddress_excluded line. */
-export interface VipAddress {
-  family: Family;
-  address: string;
-  /** /PREFIX; default 32 (IPv4) or 128 (IPv6) */
-  prefix: number;
-  /** brd IP | + | - (resolved to an address) */
-  broadcast?: string;
-  dev?: string;
-  /** scope SCOPE (name or number) */
-  scope?: string;
-  label?: string;
-  peer?: string;
-  home: boolean;
-  nodad: boolean;
-  mngtmpaddr: boolean;
-  noprefixroute: boolean;
-  autojoin: boolean;
-  /** no_track: the address going away does not fault the instance */
-  noTrack: boolean;
-  /** preferred_lft SECONDS | forever (IPv6 default: 0 for /128, forever otherwise) */
-  preferredLft?: number | 'forever';
-  useVmac: boolean;
-  loc: Loc;
-}
-
-/** A virtual_routes line (ip route syntax). */
-export interface VirtualRoute {
-  family: Family;
-  /** route type: unicast (default), blackhole, unreachable, prohibit, … */
-  type: string;
-  /** destination PREFIX (address/len) */
-  to: string;
-  src?: string;
-  via?: string;
-  dev?: string;
-  table?: string;
-  metric?: number;
-  scope?: string;
-  protocol?: string;
-  /** `or ADDR` (deprecated): alternative gateway */
-  or?: string;
-  nexthops: { via?: string; dev?: string; weight?: number; onlink?: boolean }[];
-  noTrack: boolean;
-  /** other attributes as written: keyword → value */
-  options: Record<string, string | true>;
-  loc: Loc;
-}
-
-/** A virtual_rules line (ip rule syntax). */
-export interface VirtualRule {
-  family: Family;
-  from?: string;
-  to?: string;
-  /** preference/priority/order; when missing keepalived assigns 16384 downwards */
-  priority: number;
-  table?: string;
-  /** the action when not `table`: goto N, nop, blackhole, prohibit, unreachable, l3mdev */
-  action?: string;
-  fwmark?: string;
-  iif?: string;
-  oif?: string;
-  noTrack: boolean;
-  options: Record<string, string | true>;
-  loc: Loc;
-}
-
 export interface UnicastPeer {
   address: string;
   family: Family;
@@ -227,11 +161,14 @@ export interface VrrpInstanceConfig extends Tracking, NotifyScripts {
   /** authentication { auth_type PASS|AH; auth_pass (first 8 chars) } */
   auth?: { type: AuthType; pass: string };
   /** auth_hmac { … } (newer keepalived): accepted, not implemented */
-  vips: VipAddress[];
+  /** virtual_ipaddress (iproute.ts: keepalived reads them as static addresses are read) */
+  vips: IpAddress[];
   /** virtual_ipaddress_excluded */
-  excludedVips: VipAddress[];
-  virtualRoutes: VirtualRoute[];
-  virtualRules: VirtualRule[];
+  excludedVips: IpAddress[];
+  /** virtual_routes (iproute.ts) */
+  virtualRoutes: Route[];
+  /** virtual_rules (iproute.ts); a rule without a preference continues static_rules' count */
+  virtualRules: Rule[];
   /** no_virtual_ipaddress: no VIPs is intended */
   noVirtualIpaddress: boolean;
   /** unicast_src_ip / mcast_src_ip */
@@ -338,11 +275,8 @@ function gen(c: Ctx, s: Stmt, msg: string, word = 0, hint?: string): void {
 /** A "WARNING - … doesn't exist" message: keepalived's class is CONFIG_GENERAL_ERROR. */
 function noIf(c: Ctx, s: Stmt, msg: string, word = 0): void {
   c.error(s, msg, word, ErrClass.GENERAL_ERROR, 'HC_VRRP_NO_INTERFACE', 'the interface does not exist on this machine');
-  missingInterface.add(c);
+  noteMissingInterface(c);
 }
-
-/** Set once any configured interface is missing: keepalived then adds a summary line. */
-const missingInterface = new WeakSet<Ctx>();
 
 /** keepalived's check_true_false: optional BOOL, -1 when invalid. */
 function optBool(s: Stmt, i = 1): boolean | undefined {
@@ -874,462 +808,8 @@ interface InstState {
   authSeen: boolean;
 }
 
-const NAMED_SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
-
-function scopeOk(v: string): boolean {
-  return v in NAMED_SCOPES || readUint(v, 0, 255) !== undefined || /^0x[0-9a-f]{1,2}$/i.test(v);
-}
-
-/** parse_ipaddress: `ADDR[/PREFIX]` → address, or a message. */
-function parseAddr(c: Ctx, s: Stmt, word: number, str: string, allowPrefix: boolean): { family: Family; address: string; prefix: number } | undefined {
-  const slash = allowPrefix ? str.indexOf('/') : -1;
-  const addr = slash >= 0 ? str.slice(0, slash) : str;
-  const family: Family = str.includes(':') ? 'inet6' : 'inet';
-  const max = family === 'inet6' ? 128 : 32;
-  let prefix = max;
-  if (slash >= 0) {
-    const p = readUint(str.slice(slash + 1), 0, max);
-    if (p === undefined) gen(c, s, `Invalid address prefix len ${str.slice(slash + 1)} for address ${str} - using ${max}`, word);
-    else prefix = p;
-  }
-  if ((family === 'inet' && !isIPv4(addr)) || (family === 'inet6' && familyOf(addr) !== 'inet6')) {
-    gen(c, s, `VRRP parsed invalid IP ${str}. skipping IP...`, word);
-    return undefined;
-  }
-  return { family, address: addr, prefix };
-}
-
 function ipv4ToInt(a: string): number {
   return a.split('.').reduce((n, o) => (n * 256 + Number(o)) >>> 0, 0);
-}
-
-function intToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((b) => (n >>> b) & 255).join('.');
-}
-
-/**
- * A virtual_ipaddress line (keepalived.conf(5)):
- * `<IP>[/<prefix>] [brd <IP>|+|-] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] [peer <IP>]
- * [home] [-nodad] [mngtmpaddr] [noprefixroute] [autojoin] [no_track] [preferred_lft …] [use_vmac]`
- */
-export function parseVip(c: Ctx, l: Stmt): VipAddress | undefined {
-  const w = [l.kw, ...l.args];
-  const a = parseAddr(c, l, 0, w[0], true);
-  if (!a) return undefined;
-  const v: VipAddress = {
-    ...a,
-    home: false,
-    nodad: false,
-    mngtmpaddr: false,
-    noprefixroute: false,
-    autojoin: false,
-    noTrack: false,
-    useVmac: false,
-    loc: c.loc(l),
-  };
-  let brd: '+' | '-' | undefined;
-  let haveBrd = false;
-  let peerPrefix: number | undefined;
-  for (let i = 1; i < w.length; i++) {
-    const k = w[i];
-    const withParam = ['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft'].includes(k);
-    if (withParam && i + 1 >= w.length) {
-      gen(c, l, `No ${k} parameter specified for ${w[0]}`, i);
-      return undefined;
-    }
-    switch (k) {
-      case 'dev':
-        if (v.dev !== undefined) {
-          gen(c, l, `Cannot specify ipaddress device more than once for ${w[0]}`, i);
-          return undefined;
-        }
-        if (!c.env.interfaceExists(w[i + 1])) {
-          noIf(c, l, `WARNING - interface ${w[i + 1]} for ip address ${w[0]} doesn't exist`, i + 1);
-          return undefined;
-        }
-        v.dev = w[++i];
-        break;
-      case 'scope':
-        if (!scopeOk(w[i + 1])) gen(c, l, `Invalid scope '${w[i + 1]}' specified for ${w[0]} - ignoring`, i + 1);
-        else v.scope = w[i + 1];
-        i++;
-        break;
-      case 'broadcast':
-      case 'brd':
-        if (v.family === 'inet6') {
-          gen(c, l, `VRRP is trying to assign a broadcast ${k} to the IPv6 address ${w[0]} !!?? WTF... skipping VIP...`, i);
-          return undefined;
-        }
-        haveBrd = true;
-        i++;
-        if (w[i] === '+' || w[i] === '-') brd = w[i] as '+' | '-';
-        else if (!isIPv4(w[i])) {
-          gen(c, l, `VRRP is trying to assign invalid broadcast ${w[i]}. skipping VIP...`, i);
-          return undefined;
-        } else v.broadcast = w[i];
-        break;
-      case 'label':
-        if (w[i + 1].length >= 16) {
-          gen(c, l, `Address label ${w[i + 1]} is longer than maximum length 15 - removing address`, i + 1);
-          return undefined;
-        }
-        v.label = w[++i];
-        break;
-      case 'peer': {
-        i++;
-        if (v.peer !== undefined) {
-          gen(c, l, `Peer ${w[i]} - another peer has already been specified`, i);
-          break;
-        }
-        const fam = w[i].includes(':') ? 'inet6' : 'inet';
-        if ((fam === 'inet' && !isIPv4(w[i])) || (fam === 'inet6' && familyOf(w[i]) !== 'inet6')) {
-          gen(c, l, `Invalid peer address ${w[i]}`, i);
-          break;
-        }
-        if (fam !== v.family) {
-          gen(c, l, `Peer address ${w[i]} does not match address family`, i);
-          break;
-        }
-        if (v.prefix !== (v.family === 'inet6' ? 128 : 32)) gen(c, l, 'Cannot specify address prefix when specifying peer address - ignoring', i);
-        v.peer = w[i];
-        peerPrefix = v.family === 'inet6' ? 128 : 32;
-        v.prefix = peerPrefix;
-        break;
-      }
-      case 'home':
-        v.home = true;
-        break;
-      case '-nodad':
-        v.nodad = true;
-        break;
-      case 'mngtmpaddr':
-        v.mngtmpaddr = true;
-        break;
-      case 'noprefixroute':
-        v.noprefixroute = true;
-        break;
-      case 'autojoin':
-        v.autojoin = true;
-        break;
-      case 'no_track':
-        v.noTrack = true;
-        break;
-      case 'preferred_lft':
-        i++;
-        if (w[i] === 'forever') v.preferredLft = 'forever';
-        else {
-          const n = readUint(w[i], 0, 4294967295);
-          if (n === undefined) gen(c, l, `preferred_lft ${w[i]} is invalid`, i);
-          else v.preferredLft = n;
-        }
-        break;
-      case 'use_vmac':
-        v.useVmac = true;
-        break;
-      default:
-        gen(c, l, `Unknown configuration entry '${k}' for ip address - ignoring`, i);
-    }
-  }
-  if (haveBrd && v.peer) {
-    gen(c, l, 'Cannot specify broadcast and peer addresses - ignoring broadcast address');
-    v.broadcast = undefined;
-  } else if (brd && v.prefix <= 30) {
-    const base = ipv4ToInt(v.peer ?? v.address);
-    const mask = v.prefix === 0 ? 0xffffffff : (0xffffffff >>> v.prefix) >>> 0;
-    v.broadcast = intToIpv4(brd === '+' ? (base | mask) >>> 0 : (base & ~mask) >>> 0);
-  } else if (brd) gen(c, l, `Address prefix length ${v.prefix} too long for broadcast`);
-  if (v.family === 'inet6') {
-    if (v.scope !== undefined) {
-      gen(c, l, `Cannot specify scope for IPv6 addresses (${w[0]}) - ignoring scope`);
-      v.scope = undefined;
-    }
-    if (v.label !== undefined) {
-      gen(c, l, `Cannot specify label for IPv6 addresses (${w[0]}) - ignoring label`);
-      v.label = undefined;
-    }
-    v.preferredLft ??= v.prefix === 128 ? 0 : 'forever';
-  }
-  return v;
-}
-
-// ---------------------------------------------------------------- routes and rules
-
-const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']);
-
-/** route keywords taking one value (ip-route(8)); checked loosely. */
-const ROUTE_VALUE_KW = new Set([
-  'src', 'table', 'protocol', 'scope', 'metric', 'priority', 'preference', 'tos', 'dsfield', 'mtu', 'hoplimit', 'advmss', 'rtt', 'rttvar',
-  'reordering', 'window', 'cwnd', 'ssthresh', 'realms', 'rto_min', 'initcwnd', 'initrwnd', 'features', 'quickack', 'congctl', 'pref',
-  'ttl-propagate', 'expires', 'from', 'as', 'vrf', 'track_group', 'fastopen_no_cookie', 'encap',
-]);
-const ROUTE_FLAG_KW = new Set(['onlink', 'no_track', 'add', 'prepend', 'append', 'lock']);
-
-function addrOk(v: string, allowPrefix: boolean): Family | undefined {
-  const [a, p] = allowPrefix ? v.split('/') : [v];
-  const f = familyOf(a);
-  if (!f) return undefined;
-  if (p !== undefined && readUint(p, 0, f === 'inet' ? 32 : 128) === undefined) return undefined;
-  return f;
-}
-
-/**
- * A virtual_routes / static_routes line (keepalived.conf(5) "Static routes"; ip-route(8)
- * syntax with keepalived's additions). `track` false for static routes.
- */
-export function parseRoute(c: Ctx, l: Stmt, track = true): VirtualRoute | undefined {
-  const w = [l.kw, ...l.args];
-  const r: VirtualRoute = { family: 'inet', type: 'unicast', to: '', nexthops: [], noTrack: false, options: {}, loc: c.loc(l) };
-  let family: Family | undefined;
-  const setFamily = (f: Family, word: number): boolean => {
-    if (family && family !== f) {
-      gen(c, l, 'Cannot mix IPv4 and IPv6 addresses for route', word);
-      return false;
-    }
-    family = f;
-    return true;
-  };
-  let i = 0;
-  if (ROUTE_TYPES.has(w[0])) {
-    r.type = w[0];
-    i = 1;
-  }
-  for (; i < w.length; i++) {
-    const k = w[i];
-    if (k === 'inet' || k === 'inet6') {
-      if (!setFamily(k, i)) return undefined;
-      continue;
-    }
-    if (k === 'via' || k === 'gw') {
-      if (k === 'gw') gen(c, l, '"gw" for routes is deprecated. Please use "via"', i);
-      let v = w[++i];
-      if (v === 'inet' || v === 'inet6') v = w[++i];
-      const f = v === undefined ? undefined : addrOk(v, false);
-      if (!f) {
-        gen(c, l, `invalid route via address ${v ?? ''}`, i);
-        return undefined;
-      }
-      if (!setFamily(f, i)) return undefined;
-      r.via = v;
-      continue;
-    }
-    if (k === 'dev' || k === 'oif') {
-      const d = w[++i];
-      if (d === undefined) return (c.missing(l, i + 1), undefined);
-      if (!c.env.interfaceExists(d)) {
-        noIf(c, l, `WARNING - interface ${d} for VROUTE nexthop doesn't exist`, i);
-        return undefined;
-      }
-      r.dev = d;
-      continue;
-    }
-    if (k === 'or') {
-      gen(c, l, '"or" for routes is deprecated. Please use "nexthop"', i);
-      const v = w[++i];
-      const f = v === undefined ? undefined : addrOk(v, false);
-      if (!f) {
-        gen(c, l, `Invalid "or" address ${v ?? ''}`, i);
-        return undefined;
-      }
-      r.or = v;
-      continue;
-    }
-    if (k === 'nexthop') {
-      if (r.or) gen(c, l, 'Cannot specify nexthops with "or" route', i);
-      const nh: VirtualRoute['nexthops'][number] = {};
-      while (i + 1 < w.length && ['via', 'dev', 'weight', 'onlink'].includes(w[i + 1])) {
-        const nk = w[++i];
-        if (nk === 'onlink') nh.onlink = true;
-        else if (nk === 'via') nh.via = w[++i];
-        else if (nk === 'dev') {
-          const d = w[++i];
-          if (d !== undefined && !c.env.interfaceExists(d)) {
-            noIf(c, l, `WARNING - interface ${d} for VROUTE nexthop doesn't exist`, i);
-            return undefined;
-          }
-          nh.dev = d;
-        } else nh.weight = readUint(w[++i], 1, 256);
-      }
-      r.nexthops.push(nh);
-      continue;
-    }
-    if (k === 'no_track') {
-      r.noTrack = true;
-      continue;
-    }
-    if (ROUTE_FLAG_KW.has(k)) {
-      r.options[k] = true;
-      continue;
-    }
-    if (ROUTE_VALUE_KW.has(k)) {
-      const v = w[++i];
-      if (v === undefined) {
-        gen(c, l, `No ${k} parameter specified for route`, i);
-        return undefined;
-      }
-      if (k === 'src') {
-        const f = addrOk(v, false);
-        if (!f) {
-          gen(c, l, `invalid route src address ${v}`, i);
-          return undefined;
-        }
-        if (!setFamily(f, i)) return undefined;
-        r.src = v;
-      } else if (k === 'table') r.table = v;
-      else if (k === 'metric' || k === 'priority' || k === 'preference') r.metric = readUint(v, 0, 4294967295);
-      else if (k === 'scope') r.scope = v;
-      else if (k === 'protocol') r.protocol = v;
-      else r.options[k] = v;
-      continue;
-    }
-    // the destination
-    let dest = k === 'to' ? w[++i] : k;
-    if (dest !== undefined && ROUTE_TYPES.has(dest) && k === 'to') {
-      r.type = dest;
-      dest = w[++i];
-    }
-    if (r.to) {
-      gen(c, l, `Route has trailing nonsense - ${k}`, i);
-      return undefined;
-    }
-    if (dest === 'default') {
-      r.to = family === 'inet6' ? '::/0' : '0.0.0.0/0';
-      continue;
-    }
-    const f = dest === undefined ? undefined : addrOk(dest, true);
-    if (!f) {
-      if (dest !== undefined && !dest.includes('.') && !dest.includes(':')) gen(c, l, `unknown route keyword ${dest}`, i);
-      else gen(c, l, `VRRP parsed invalid IP ${dest}. skipping IP...`, i);
-      return undefined;
-    }
-    if (family && family !== f) {
-      gen(c, l, `Cannot mix IPv4 and IPv6 addresses for route (${dest})`, i);
-      return undefined;
-    }
-    family = f;
-    r.to = dest.includes('/') ? dest : `${dest}/${f === 'inet' ? 32 : 128}`;
-  }
-  if (!r.to) {
-    gen(c, l, 'Route must have a destination');
-    return undefined;
-  }
-  r.family = family ?? 'inet';
-  if (track && !r.noTrack && !r.dev && !r.nexthops.some((n) => n.dev)) {
-    gen(c, l, `Warning - cannot track route ${r.to} with no interface specified, not tracking`);
-    r.noTrack = true;
-  }
-  return r;
-}
-
-const RULE_ACTIONS = new Set(['blackhole', 'prohibit', 'unreachable', 'nop', 'l3mdev']);
-const RULE_VALUE_KW = new Set(['tos', 'dsfield', 'fwmark', 'realms', 'suppress_prefixlength', 'sup_pl', 'suppress_ifgroup', 'sup_group', 'tunnel-id', 'uidrange', 'protocol', 'ipproto', 'sport', 'dport', 'track_group', 'type']);
-
-/** keepalived numbers rules without a preference downwards from 16384, per family. */
-const nextRulePriority = new WeakMap<Ctx, { inet: number; inet6: number }>();
-
-/**
- * A virtual_rules / static_rules line (keepalived.conf(5) "Static rules"; ip-rule(8)
- * syntax). Rules without a preference are numbered 16384, 16383, … (per address family,
- * shared by static_rules and virtual_rules), with keepalived's warning.
- */
-export function parseRule(c: Ctx, l: Stmt): VirtualRule | undefined {
-  const w = [l.kw, ...l.args];
-  const r: Partial<VirtualRule> & { options: Record<string, string | true>; noTrack: boolean } = { options: {}, noTrack: false };
-  let family: Family | undefined;
-  let prioSet = false;
-  for (let i = 0; i < w.length; i++) {
-    const k = w[i];
-    if (k === 'inet' || k === 'inet6') {
-      family = k;
-      continue;
-    }
-    if (k === 'from' || k === 'to') {
-      const v = w[++i];
-      const f = v === 'all' ? family ?? undefined : v === undefined ? undefined : addrOk(v, true);
-      if (v !== 'all' && !f) {
-        if (v !== undefined && (v.includes('.') || v.includes(':'))) gen(c, l, `VRRP parsed invalid IP ${v}. skipping IP...`, i);
-        gen(c, l, `Invalid rule ${k} address ${v ?? ''}`, i);
-        return undefined;
-      }
-      if (f && family && f !== family) {
-        gen(c, l, 'rule specification has mixed IPv4 and IPv6', i);
-        return undefined;
-      }
-      if (f) family = f;
-      r[k] = v;
-      continue;
-    }
-    if (k === 'table' || k === 'lookup') {
-      const v = w[++i];
-      if (v === undefined) return (c.missing(l, i + 1), undefined);
-      if (v === '0') {
-        gen(c, l, 'Table 0 is not valid', i);
-        return undefined;
-      }
-      if (r.action || r.table) gen(c, l, 'Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule', i);
-      r.table = v;
-      continue;
-    }
-    if (k === 'preference' || k === 'order' || k === 'priority') {
-      const v = readUint(w[++i], 0, 4294967295);
-      if (v === undefined) {
-        gen(c, l, `Invalid rule preference ${w[i] ?? ''} specified`, i);
-        return undefined;
-      }
-      r.priority = v;
-      prioSet = true;
-      continue;
-    }
-    if (k === 'goto') {
-      const v = readUint(w[++i], 0, 4294967295);
-      if (v === undefined) {
-        gen(c, l, `Invalid target ${w[i] ?? ''} specified`, i);
-        return undefined;
-      }
-      r.action = `goto ${v}`;
-      continue;
-    }
-    if (RULE_ACTIONS.has(k)) {
-      if (r.action || r.table) gen(c, l, 'Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule', i);
-      r.action = k;
-      continue;
-    }
-    if (k === 'dev' || k === 'iif' || k === 'oif') {
-      const d = w[++i];
-      if (d === undefined) return (c.missing(l, i + 1), undefined);
-      if (!c.env.interfaceExists(d)) {
-        noIf(c, l, `WARNING - interface ${d} for rule doesn't exist`, i);
-        return undefined;
-      }
-      if (k === 'oif') r.oif = d;
-      else r.iif = d;
-      continue;
-    }
-    if (k === 'no_track') {
-      r.noTrack = true;
-      continue;
-    }
-    if (RULE_VALUE_KW.has(k)) {
-      const v = w[++i];
-      if (v === undefined) return (c.missing(l, i + 1), undefined);
-      if (k === 'fwmark') r.fwmark = v;
-      else r.options[k] = v;
-      continue;
-    }
-    gen(c, l, `Unknown rule option ${k}`, i);
-    return undefined;
-  }
-  if (!r.table && !r.action) {
-    gen(c, l, 'No action specified for rule - ignoring');
-    return undefined;
-  }
-  const fam = family ?? 'inet';
-  if (!prioSet) {
-    let n = nextRulePriority.get(c);
-    if (!n) nextRulePriority.set(c, (n = { inet: 16384, inet6: 16384 }));
-    r.priority = n[fam]--;
-    gen(c, l, `Rule has no preference specified - setting to ${r.priority}. This is probably not what you want.`, 0, "give each rule a 'preference N'");
-  }
-  return { ...r, family: fam, priority: r.priority!, loc: c.loc(l) } as VirtualRule;
 }
 
 // ---------------------------------------------------------------- vrrp_instance
@@ -1484,7 +964,7 @@ function instanceSpec(): BlockSpec<InstState> {
       },
       virtual_ipaddress: (s, t, c) => {
         for (const l of s.block ?? []) {
-          const v = parseVip(c, l);
+          const v = parseAddressLine(c, l, s.kw);
           if (!v) continue;
           if (!t.familySet) {
             t.inst.family = v.family;
@@ -1498,7 +978,7 @@ function instanceSpec(): BlockSpec<InstState> {
       },
       virtual_ipaddress_excluded: (s, t, c) => {
         for (const l of s.block ?? []) {
-          const v = parseVip(c, l);
+          const v = parseAddressLine(c, l, s.kw);
           if (v) t.inst.excludedVips.push(v);
         }
       },
@@ -1510,13 +990,13 @@ function instanceSpec(): BlockSpec<InstState> {
       },
       virtual_routes: (s, t, c) => {
         for (const l of s.block ?? []) {
-          const r = parseRoute(c, l);
+          const r = parseRouteLine(c, l);
           if (r) t.inst.virtualRoutes.push(r);
         }
       },
       virtual_rules: (s, t, c) => {
         for (const l of s.block ?? []) {
-          const r = parseRule(c, l);
+          const r = parseRuleLine(c, l);
           if (r) t.inst.virtualRules.push(r);
         }
       },
@@ -2017,7 +1497,7 @@ export function finishVrrp(cfg: Config, c: Ctx): void {
   // keepalived's VRRP process stops right after reading the file when an interface named in
   // it does not exist: none of the checks below are made then (the model still gets its
   // derived defaults). After the first instance failing its checks, keepalived stops too.
-  const badIf = missingInterface.has(c);
+  const badIf = anyInterfaceMissing(c);
   v.checked = !badIf;
   if (badIf) c.diags.error('HC_CONFIG_BAD_IF', 'Non-existent interface specified in configuration', undefined, ErrClass.BAD_IF);
   let quiet = badIf;
@@ -2080,6 +1560,6 @@ export function finishVrrp(cfg: Config, c: Ctx): void {
   // scripts never tracked
   for (const sc of v.scripts) {
     const used = [...v.instances, ...v.syncGroups].some((h) => h.trackScript.some((t) => t.name === sc.name));
-    if (!used) c.note({ kw: 'vrrp_script', args: [], words: [], loc: sc.loc, raw: '' }, `vrrp_script ${sc.name} is not tracked by any vrrp_instance or vrrp_sync_group`, 0, 'HC_VRRP_UNUSED_SCRIPT');
+    if (!used) c.note({ kw: 'vrrp_script', args: [], loc: sc.loc, raw: '' }, `vrrp_script ${sc.name} is not tracked by any vrrp_instance or vrrp_sync_group`, 0, 'HC_VRRP_UNUSED_SCRIPT');
   }
 }
