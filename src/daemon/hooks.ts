@@ -1,0 +1,100 @@
+/** The real subsystems the daemon runs with (tests may substitute their own). */
+import type { Config } from '../config/model/types.js';
+import type { NotifyFifo as FifoConfig } from '../config/model/global.js';
+import type { Logger } from '../log.js';
+import { NotifyFifos, type NotifyFifoOptions } from '../scripts/fifo.js';
+import { NotifyRunner } from '../scripts/notify.js';
+import { TrackFileWatcher } from '../scripts/track-file.js';
+import { VrrpScriptTracker } from '../scripts/vrrp-script.js';
+import type { VrrpEngine } from '../vrrp/engine.js';
+import { createSystemIo } from '../vrrp/system-io.js';
+import type { DaemonHooks } from './daemon.js';
+
+function fifoOptions(f: FifoConfig): Omit<NotifyFifoOptions, 'type' | 'logger' | 'run'> | undefined {
+  return f.name ? { path: f.name, script: f.script } : undefined;
+}
+
+export async function openFifos(cfg: Config, log: Logger): Promise<NotifyFifos> {
+  const g = cfg.global;
+  return NotifyFifos.open({
+    notifyFifo: fifoOptions(g.notifyFifo),
+    vrrpNotifyFifo: fifoOptions(g.vrrpNotifyFifo),
+    lvsNotifyFifo: fifoOptions(g.lvsNotifyFifo),
+    logger: log,
+  });
+}
+
+export async function createNotifier(cfg: Config, log: Logger) {
+  const fifos = await openFifos(cfg, log);
+  const runner = new NotifyRunner({ logger: log, fifos });
+  return {
+    notify(n: Parameters<NonNullable<import('../vrrp/engine.js').EngineOptions['notify']>>[0]) {
+      if (n.state === 'MASTER_RX_LOWER_PRI') {
+        void runner.masterRxLowerPri(n.name, n.scripts, n.priority);
+        return;
+      }
+      if (n.kind === 'GROUP') void runner.group(n.name, n.scripts, n.state);
+      else void runner.instance(n.name, n.scripts, n.state, n.priority);
+    },
+    async close() {
+      await runner.close();
+    },
+  };
+}
+
+/** vrrp_script and track_file trackers for the objects some instance tracks. */
+export function createTrackers(cfg: Config, engine: VrrpEngine, log: Logger) {
+  const usedScripts = new Set<string>();
+  const usedFiles = new Set<string>();
+  for (const list of [cfg.vrrp.instances, cfg.vrrp.syncGroups]) {
+    for (const i of list) {
+      i.trackScript.forEach((t) => usedScripts.add(t.name));
+      i.trackFile.forEach((t) => usedFiles.add(t.name));
+    }
+  }
+  const scripts: VrrpScriptTracker[] = [];
+  const files: TrackFileWatcher[] = [];
+  for (const s of cfg.vrrp.scripts) {
+    if (!usedScripts.has(s.name) || !s.script || s.script.disabled) continue;
+    try {
+      const t = new VrrpScriptTracker(s, { logger: log });
+      // Until its first result a script is in keepalived's "init" state: report it only
+      // once known (init_fail starts it down).
+      if (t.up !== undefined) engine.setTrack('script', s.name, { up: t.up });
+      t.on('change', (up) => engine.setTrack('script', s.name, { up }));
+      scripts.push(t);
+    } catch (e) {
+      log.warn({ script: s.name, err: (e as Error).message }, (e as Error).message);
+    }
+  }
+  for (const f of cfg.vrrp.trackFiles) {
+    if (!usedFiles.has(f.name) || !f.file) continue;
+    const w = new TrackFileWatcher({ name: f.name, file: f.file, logger: log } as ConstructorParameters<typeof TrackFileWatcher>[0]);
+    w.on('change', (value: number) => engine.setTrack('file', f.name, { value }));
+    files.push(w);
+  }
+  return {
+    async start() {
+      for (const w of files) {
+        try {
+          await w.start();
+          engine.setTrack('file', w.name, { value: w.value });
+        } catch (e) {
+          log.warn({ trackFile: w.name, err: (e as Error).message }, (e as Error).message);
+        }
+      }
+      for (const t of scripts) t.start();
+    },
+    async stop() {
+      await Promise.all([...scripts.map((t) => t.stop()), ...files.map(async (w) => w.stop())]);
+    },
+  };
+}
+
+export function defaultHooks(): DaemonHooks {
+  return {
+    createSystem: (log) => createSystemIo(log),
+    createNotifier,
+    createTrackers,
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * VRRP daemons (hacheck or keepalived) in a namespace lab: write a config, start the daemon in a
+ * host namespace, look at its VIPs and logs, stop it with a signal.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { HACHECK } from './paths.js';
+import { nsExec, until, type Lab } from './netns.js';
+
+export type Impl = 'hacheck' | 'keepalived';
+
+export interface InstanceSpec {
+  name?: string;
+  state?: 'MASTER' | 'BACKUP';
+  priority?: number;
+  vrid?: number;
+  advertInt?: number | string;
+  version?: 2 | 3;
+  vips: string[];
+  auth?: string;
+  extra?: string[];
+  unicastPeers?: string[];
+  unicastSrc?: string;
+  iface?: string;
+}
+
+export function instanceBlock(s: InstanceSpec): string {
+  const lines = [
+    `vrrp_instance ${s.name ?? 'VI_1'} {`,
+    `    state ${s.state ?? 'BACKUP'}`,
+    `    interface ${s.iface ?? 'lab0'}`,
+    `    virtual_router_id ${s.vrid ?? 51}`,
+    `    priority ${s.priority ?? 100}`,
+    `    advert_int ${s.advertInt ?? 1}`,
+  ];
+  if (s.version) lines.push(`    version ${s.version}`);
+  if (s.auth) lines.push('    authentication {', '        auth_type PASS', `        auth_pass ${s.auth}`, '    }');
+  if (s.unicastSrc) lines.push(`    unicast_src_ip ${s.unicastSrc}`);
+  if (s.unicastPeers) lines.push('    unicast_peer {', ...s.unicastPeers.map((p) => `        ${p}`), '    }');
+  lines.push('    virtual_ipaddress {', ...s.vips.map((v) => `        ${v}`), '    }');
+  for (const e of s.extra ?? []) lines.push(`    ${e}`);
+  lines.push('}');
+  return lines.join('\n');
+}
+
+export class Daemon {
+  readonly dir: string;
+  child?: ChildProcess;
+  private out = '';
+  private exited?: Promise<void>;
+
+  constructor(readonly lab: Lab, readonly host: string, readonly impl: Impl, readonly config: string) {
+    this.dir = mkdtempSync(join(tmpdir(), `hc-${impl}-`));
+    writeFileSync(join(this.dir, 'keepalived.conf'), config);
+  }
+
+  get ns(): string {
+    return this.lab.host(this.host).ns;
+  }
+
+  start(extraArgs: string[] = []): this {
+    const conf = join(this.dir, 'keepalived.conf');
+    const argv = this.impl === 'hacheck'
+      ? ['node', HACHECK, '-n', '-f', conf, '-p', join(this.dir, 'pid'), '--status-socket', join(this.dir, 'status.sock'), ...extraArgs]
+      : ['env', `TMPDIR=${this.dir}`, 'keepalived', '-n', '-l', '-D', '-f', conf, '-p', join(this.dir, 'pid'),
+        '-r', join(this.dir, 'vrrp.pid'), '-c', join(this.dir, 'checkers.pid'), ...extraArgs];
+    this.out = '';
+    // setsid: the daemon leads its own process group, as under the failover harness.
+    this.child = this.lab.spawn(this.host, ['setsid', ...argv]);
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stdout!.on('data', (d: string) => (this.out += d));
+    this.child.stderr!.on('data', (d: string) => (this.out += d));
+    const c = this.child;
+    this.exited = new Promise((r) => c.once('exit', () => r()));
+    return this;
+  }
+
+  /** Everything the daemon printed so far. */
+  output(): string {
+    return this.out;
+  }
+
+  /** The log messages (`msg` of JSON lines, or raw lines for keepalived). */
+  messages(): string[] {
+    return this.out.split('\n').filter(Boolean).map((l) => {
+      try {
+        return (JSON.parse(l) as { msg?: string }).msg ?? l;
+      } catch {
+        return l;
+      }
+    });
+  }
+
+  async waitLog(re: RegExp, timeoutMs: number): Promise<boolean> {
+    return until(() => this.messages().some((m) => re.test(m)), timeoutMs);
+  }
+
+  /** The daemon's pid (the process `ip netns exec setsid` became). */
+  pid(): number | undefined {
+    try {
+      return Number(readFileSync(join(this.dir, 'pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async signal(sig: NodeJS.Signals, waitExit = true, timeoutMs = 10_000): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (sig === 'SIGKILL') {
+      // The whole process group, as the harness does: keepalived's children must not stop gracefully.
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      const pid = this.pid();
+      if (pid) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    } else {
+      const pid = this.pid() ?? c.pid!;
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+    if (waitExit) await Promise.race([this.exited, new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM', true, 8000);
+    await this.signal('SIGKILL', true, 2000);
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Addresses on an interface in a namespace. */
+export function addresses(ns: string, iface = 'lab0'): string[] {
+  const j = JSON.parse(nsExec(ns, ['ip', '-j', 'addr', 'show', 'dev', iface])) as { addr_info: { local: string; prefixlen: number }[] }[];
+  return (j[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+export function hasVip(ns: string, vip: string, iface = 'lab0'): boolean {
+  return addresses(ns, iface).some((a) => a === vip || a.startsWith(`${vip}/`));
+}
+
+export const haveKeepalived: boolean = (() => {
+  const r = spawnSync('keepalived', ['-v'], { encoding: 'utf8' });
+  return /Keepalived v2/.test(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+})();
