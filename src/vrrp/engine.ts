@@ -153,6 +153,8 @@ interface InstanceRuntime {
   log: Logger;
   advertRcvd: number;
   errors: Record<string, number>;
+  /** the last advert handed to the socket: GARPs go out after it (RFC 5798 §6.4.1 order) */
+  lastSend?: Promise<void>;
   /** the primary address used as advert source when no unicast_src_ip is set */
   source?: string;
 }
@@ -163,6 +165,8 @@ interface TransportEntry {
   /** VRID → instances on this transport */
   byVrid: Map<number, string[]>;
   unicast: boolean;
+  /** the group joined, or our unicast source: the IPv6 destination when the socket can't tell */
+  localDestination?: string;
 }
 
 export class VrrpEngine {
@@ -322,7 +326,7 @@ export class VrrpEngine {
     const unicast = rt.model.unicastPeers.length > 0;
     if (!e) {
       const core = rt.unit.stateOf(rt.model.name).cfg;
-      const entry: TransportEntry = { byVrid: new Map(), unicast };
+      const entry: TransportEntry = { byVrid: new Map(), unicast, localDestination: unicast ? rt.source : core.mcastGroup };
       entry.opening = this.system.openTransport(
         {
           family: rt.model.family,
@@ -374,8 +378,10 @@ export class VrrpEngine {
       }
     } else {
       payload = p.packet;
-      const to = p.to ?? '';
-      rx = { family: 'inet6', source: p.from, destination: to, ttl: p.hopLimit ?? -1, multicast: to === '' ? !entry.unicast : isMulticastAddress(to), ipHeaderLength: 0, kernelChecksum: false };
+      // raw-socket cannot report the IPv6 destination: the socket's own group (or our unicast
+      // source) is what the kernel delivered to it.
+      const to = p.to ?? entry.localDestination ?? '';
+      rx = { family: 'inet6', source: p.from, destination: to, ttl: p.hopLimit ?? -1, multicast: to === '' ? !entry.unicast : isMulticastAddress(to), ipHeaderLength: 0, kernelChecksum: !!p.kernelChecksum };
     }
     // A unicast socket and a multicast socket on one interface both see every packet.
     if (rx.destination && rx.multicast === entry.unicast) return;
@@ -438,7 +444,11 @@ export class VrrpEngine {
           if (rt && !this.opts.dontReleaseVrrp) this.track_(this.system.removeAddresses(rt.owner), rt, 'remove');
           break;
         case 'garpBurst':
-          if (rt) this.garp(rt, action.count);
+          if (rt) {
+            const count = action.count;
+            if (rt.lastSend) void rt.lastSend.then(() => this.garp(rt, count));
+            else this.garp(rt, count);
+          }
           break;
         case 'runNotify':
           this.runNotify(unit, rt, action.state, action.group);
@@ -478,7 +488,7 @@ export class VrrpEngine {
             mcastGroup: c.mcastGroup,
           },
         );
-        rt.transport.send(payload, destination);
+        rt.lastSend = rt.transport.send(payload, destination);
       } catch (e) {
         rt.log.error({ err: (e as Error).message }, `(${rt.model.name}) cannot send advert: ${(e as Error).message}`);
       }

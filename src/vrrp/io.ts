@@ -14,6 +14,8 @@ export interface RxPacket {
   /** IPv6 only (IPv4 has them in the header): destination and hop limit, when the socket reports them */
   to?: string;
   hopLimit?: number;
+  /** IPv6: the kernel verified the VRRP checksum (IPV6_CHECKSUM) */
+  kernelChecksum?: boolean;
 }
 
 export interface TransportOptions {
@@ -28,8 +30,8 @@ export interface TransportOptions {
 }
 
 export interface VrrpTransport {
-  /** Send one VRRP message (no IP header) to `dst`. Never throws: failures are reported. */
-  send(payload: Buffer, dst: string): void;
+  /** Send one VRRP message (no IP header) to `dst`; resolves once it is handed to the kernel. Never rejects. */
+  send(payload: Buffer, dst: string): Promise<void>;
   close(): void;
 }
 

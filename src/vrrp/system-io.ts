@@ -35,7 +35,7 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
   return {
     async openTransport(opts, onPacket) {
       const sock = new VrrpSocket({
-        onPacket: (p) => onPacket({ packet: p.packet, family: p.family, from: p.from, to: p.to ?? p.dst, hopLimit: p.hopLimit }),
+        onPacket: (p) => onPacket({ packet: p.packet, family: p.family, from: p.from, to: p.to ?? p.dst, hopLimit: p.hopLimit, kernelChecksum: p.kernelChecksum }),
         onError: (e) => log.debug({ err: e.message, ifname: opts.ifname }, `VRRP socket receive error: ${e.message}`),
       });
       sock.open({
@@ -48,7 +48,7 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
       });
       return {
         send(payload, dst) {
-          void sock.send(payload, dst).then((r) => {
+          return sock.send(payload, dst).then((r) => {
             if (!r.ok) log.warn({ ifname: opts.ifname, dst, err: r.error }, `cannot send VRRP advert to ${dst} on ${opts.ifname}: ${r.error}`);
           });
         },

@@ -181,7 +181,8 @@ describe('VRRP in network namespaces', function () {
 
   it('unicast peers', async function () {
     const l = mkLab();
-    const cap = new Capture(l, 'mon', 'vrrp');
+    // unicast frames are switched to n2's port only: capture there
+    const cap = new Capture(l, 'n2', 'vrrp');
     await cap.started();
     daemon('n1', 'hacheck', config('n1', [master({ unicastSrc: '10.98.0.11', unicastPeers: ['10.98.0.12'] })]));
     assert.ok(await until(() => hasVip(l.host('n1').ns, VIP), 15_000));
@@ -250,7 +251,8 @@ describe('VRRP in network namespaces', function () {
     const l = mkLab();
     // a dummy interface to track, inside n1
     const { nsExec } = await import('../support/netns.js');
-    nsExec(l.host('n1').ns, ['ip', 'link', 'add', 'trk0', 'type', 'dummy']);
+    nsExec(l.host('n1').ns, ['ip', 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk1']);
+    nsExec(l.host('n1').ns, ['ip', 'link', 'set', 'trk1', 'up']);
     nsExec(l.host('n1').ns, ['ip', 'link', 'set', 'trk0', 'up']);
     const n1 = daemon('n1', 'hacheck', config('n1', [master({ extra: ['track_interface {', '    trk0', '}'] })]));
     assert.ok(await until(() => hasVip(l.host('n1').ns, VIP), 15_000));
