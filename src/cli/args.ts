@@ -39,6 +39,8 @@ export interface CliOptions {
   metrics?: string;
   /** --status-socket PATH (default /run/hacheck.sock) */
   statusSocket?: string;
+  /** --notify-timeout SECONDS: kill a notify script still running after this (default 60) */
+  notifyTimeoutMs?: number;
   /** status subcommand */
   status: boolean;
 }
@@ -119,6 +121,13 @@ const SPECS: Spec[] = [
   { long: 'dump-config', set: flag('dumpConfig') },
   { long: 'metrics', arg: 'required', set: str('metrics') },
   { long: 'status-socket', arg: 'required', set: str('statusSocket') },
+  {
+    long: 'notify-timeout', arg: 'required', set: (o, v) => {
+      const n = Number(v);
+      if (!(n > 0)) return `Invalid notify timeout '${v}'`;
+      o.notifyTimeoutMs = n * 1000;
+    },
+  },
   { short: 'v', long: 'version', set: flag('version') },
   { short: 'h', long: 'help', set: flag('help') },
 ];
@@ -221,6 +230,7 @@ export function usage(): string {
       --signum=SIGFUNC         print the signal for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
       --metrics=ADDR:PORT      serve Prometheus metrics
       --status-socket=PATH     status socket (default /run/hacheck.sock)
+      --notify-timeout=SECONDS kill notify scripts still running after SECONDS (default 60)
   -T, genhash ...              genhash mode: MD5 of a URL's body
   status                       show the running daemon's instances and real servers
   -v, --version                display the version number

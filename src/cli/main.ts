@@ -34,6 +34,22 @@ export async function main(argv: string[]): Promise<number> {
     if (o.dumpConfig) process.stdout.write(toJson(loaded.config) + '\n');
     return loaded.diags.exitCode();
   }
+  if (o.status) {
+    const { fetchStatus, formatStatus } = await import('./status.js');
+    const { DEFAULT_STATUS_SOCKET } = await import('../daemon/daemon.js');
+    try {
+      const st = await fetchStatus(o.statusSocket ?? DEFAULT_STATUS_SOCKET);
+      process.stdout.write(o.dumpConfig ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
+      return 0;
+    } catch (e) {
+      process.stderr.write(`hacheck status: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  if (o.genhash) {
+    const { genhashMain } = await import('../checkers/genhash.js');
+    return genhashMain(o.genhash);
+  }
   const { runDaemon } = await import('../daemon/daemon.js');
   const { defaultHooks } = await import('../daemon/hooks.js');
   return runDaemon(o, defaultHooks());

@@ -15,6 +15,8 @@ import type { Logger } from '../log.js';
 import { VrrpEngine, type InstanceStatus, type NotifyRequest } from '../vrrp/engine.js';
 import type { VrrpSystem } from '../vrrp/io.js';
 import { createDaemonLogger } from './logging.js';
+import { serveMetrics } from './metrics.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export const DEFAULT_PID_FILE = '/run/keepalived.pid';
 export const DEFAULT_STATUS_SOCKET = '/run/hacheck.sock';
@@ -22,7 +24,7 @@ export const DEFAULT_STATUS_SOCKET = '/run/hacheck.sock';
 export interface DaemonHooks {
   createSystem(log: Logger): Promise<VrrpSystem>;
   /** notify scripts and FIFO lines for VRRP state changes */
-  createNotifier?(cfg: Config, log: Logger): Promise<{ notify(n: NotifyRequest): void; close(): Promise<void> }>;
+  createNotifier?(cfg: Config, log: Logger, o: CliOptions): Promise<{ notify(n: NotifyRequest): void; close(): Promise<void> }>;
   /** vrrp_script / track_file / track_process trackers feeding the engine */
   createTrackers?(cfg: Config, engine: VrrpEngine, log: Logger): { start(): Promise<void>; stop(): Promise<void> };
   /** the LVS half */
@@ -59,6 +61,8 @@ export class Daemon {
   private stopping?: Promise<void>;
   private reloading = false;
   private reloadAgain = false;
+  private metrics?: { server: import('node:http').Server; loop: import('node:perf_hooks').IntervalHistogram };
+  private loopTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: CliOptions, private readonly hooks: DaemonHooks, log?: Logger) {
     this.log = log ?? createDaemonLogger({ logConsole: o.logConsole, logDetail: o.logDetail, logFile: o.logFile });
@@ -92,12 +96,39 @@ export class Daemon {
       await this.lvs?.start();
     }
     await this.startStatusSocket();
+    if (this.o.metrics) {
+      try {
+        const m = await serveMetrics(this.o.metrics, () => this.status());
+        this.metrics = m;
+        this.log.info({ metrics: this.o.metrics }, `Prometheus metrics on http://${this.o.metrics}/metrics`);
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, `cannot serve metrics on ${this.o.metrics}: ${(e as Error).message}`);
+      }
+    }
+    this.watchEventLoop();
+  }
+
+  /**
+   * Node runs timers on one thread: a blocked event loop makes the master late. Measure the
+   * delay and log it when it reaches a quarter of the shortest advert interval.
+   */
+  private watchEventLoop(): void {
+    const adv = this.engine?.status().map((i) => i.advertIntervalCs ?? 100) ?? [];
+    const limitMs = Math.max(5, (Math.min(100, ...adv) * 10) / 4);
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    this.loopTimer = setInterval(() => {
+      const maxMs = h.max / 1e6;
+      if (maxMs > limitMs) this.log.warn({ eventLoopDelayMs: Math.round(maxMs), p99Ms: Math.round(h.percentile(99) / 1e6), limitMs }, `event loop delayed ${maxMs.toFixed(1)} ms: advert timing at risk`);
+      h.reset();
+    }, 1000);
+    this.loopTimer.unref();
   }
 
   private async startVrrp(cfg: Config): Promise<void> {
     if (cfg.vrrp.instances.every((i) => i.removed || i.vrid === undefined)) return;
     this.system ??= await this.hooks.createSystem(this.log);
-    this.notifier = await this.hooks.createNotifier?.(cfg, this.log);
+    this.notifier = await this.hooks.createNotifier?.(cfg, this.log, this.o);
     this.engine = new VrrpEngine(cfg, {
       system: this.system,
       log: this.log,
@@ -214,6 +245,8 @@ export class Daemon {
       await this.lvs?.stop(!this.o.dontReleaseIpvs);
       await this.system?.close();
       this.statusServer?.close();
+      this.metrics?.server.close();
+      clearInterval(this.loopTimer);
       if (this.o.statusSocket ?? DEFAULT_STATUS_SOCKET) rmSync(this.o.statusSocket ?? DEFAULT_STATUS_SOCKET, { force: true });
       this.removePidFiles();
       this.log.info({ reason }, 'Stopped hacheck');

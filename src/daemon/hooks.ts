@@ -9,6 +9,7 @@ import { VrrpScriptTracker } from '../scripts/vrrp-script.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
 import { createSystemIo } from '../vrrp/system-io.js';
 import type { DaemonHooks } from './daemon.js';
+import type { CliOptions } from '../cli/args.js';
 
 function fifoOptions(f: FifoConfig): Omit<NotifyFifoOptions, 'type' | 'logger' | 'run'> | undefined {
   return f.name ? { path: f.name, script: f.script } : undefined;
@@ -24,9 +25,9 @@ export async function openFifos(cfg: Config, log: Logger): Promise<NotifyFifos> 
   });
 }
 
-export async function createNotifier(cfg: Config, log: Logger) {
+export async function createNotifier(cfg: Config, log: Logger, o?: CliOptions) {
   const fifos = await openFifos(cfg, log);
-  const runner = new NotifyRunner({ logger: log, fifos });
+  const runner = new NotifyRunner({ logger: log, fifos, timeoutMs: o?.notifyTimeoutMs });
   return {
     notify(n: Parameters<NonNullable<import('../vrrp/engine.js').EngineOptions['notify']>>[0]) {
       if (n.state === 'MASTER_RX_LOWER_PRI') {

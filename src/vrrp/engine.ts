@@ -63,6 +63,7 @@ export interface InstanceStatus {
   vrid: number;
   interface: string;
   family: string;
+  advertIntervalCs: number;
   state: string;
   wantState: string;
   basePriority: number;
@@ -305,6 +306,7 @@ export class VrrpEngine {
         vrid: s.cfg.vrid,
         interface: s.cfg.interface,
         family: s.cfg.family,
+        advertIntervalCs: s.cfg.advertIntervalCs,
         state: s.state,
         wantState: s.wantState,
         basePriority: s.cfg.priority,
