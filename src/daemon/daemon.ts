@@ -6,6 +6,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
 import { loadConfigFile, type Loaded } from '../config/index.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
@@ -106,6 +107,7 @@ export class Daemon {
       }
     }
     this.watchEventLoop();
+    sdNotify('READY=1', this.log);
   }
 
   /**
@@ -213,6 +215,15 @@ export class Daemon {
 
   private async reloadOnce(): Promise<boolean> {
     this.log.info({ reason: 'reload' }, 'Reloading');
+    sdNotify('RELOADING=1', this.log);
+    try {
+      return await this.reloadBody();
+    } finally {
+      sdNotify('READY=1', this.log);
+    }
+  }
+
+  private async reloadBody(): Promise<boolean> {
     const loaded = this.load();
     if (!loaded || loaded.diags.list.some((d) => d.severity === 'error')) {
       this.log.error({ reason: 'reload', configFile: this.o.configFile }, 'Reload refused: the new configuration has errors; the running configuration is kept');
@@ -253,6 +264,14 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+/** systemd Type=notify: tell the service manager through systemd-notify (NotifyAccess=all). */
+function sdNotify(state: string, log: Logger): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', [`--pid=${process.pid}`, state], (err) => {
+    if (err) log.warn({ err: err.message }, `systemd-notify ${state}: ${err.message}`);
+  });
 }
 
 /** Whether the VRRP part of two configurations differs (positions ignored). */
