@@ -8,7 +8,12 @@ import { TrackFileWatcher } from '../scripts/track-file.js';
 import { VrrpScriptTracker } from '../scripts/vrrp-script.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
 import { createSystemIo } from '../vrrp/system-io.js';
-import type { DaemonHooks } from './daemon.js';
+import type { DaemonHooks, LvsRuntime } from './daemon.js';
+import { HealthMonitor, type HealthChange } from '../checkers/monitor.js';
+import { IpvsManager } from '../ipvs/manager.js';
+import { IpvsadmBackend } from '../ipvs/ipvsadm.js';
+import { realServerId } from '../ipvs/desired.js';
+import { toIpvsSpecs } from '../config/model/lvs.js';
 import type { CliOptions } from '../cli/args.js';
 
 function fifoOptions(f: FifoConfig): Omit<NotifyFifoOptions, 'type' | 'logger' | 'run'> | undefined {
@@ -92,10 +97,57 @@ export function createTrackers(cfg: Config, engine: VrrpEngine, log: Logger) {
   };
 }
 
+/** The LVS half: checkers feeding the IPVS manager, which applies diffs through ipvsadm. */
+export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promise<LvsRuntime | undefined> {
+  if (cfg.lvs.virtualServers.length === 0) return undefined;
+  const backend = new IpvsadmBackend();
+  let monitor = new HealthMonitor(cfg.lvs, { log });
+  const last = new Map<string, { reason: string; latencyMs?: number }>();
+  const track = (m: HealthMonitor) =>
+    m.on('change', (c: HealthChange) => last.set(`${c.vs.id} ${c.rs.ip}:${c.rs.port}`, { reason: c.reason, latencyMs: c.latencyMs }));
+  track(monitor);
+  const manager = new IpvsManager({ lvs: cfg.lvs, health: monitor, backend, log, keepOnStop: o.dontReleaseIpvs });
+  let lvs = cfg.lvs;
+  return {
+    async start() {
+      monitor.start();
+      await manager.start();
+    },
+    async reload(next: Config) {
+      const m = new HealthMonitor(next.lvs, { log });
+      track(m);
+      monitor.stop();
+      monitor = m;
+      lvs = next.lvs;
+      m.start();
+      await manager.reload(next.lvs, m);
+    },
+    async stop(release: boolean) {
+      monitor.stop();
+      await manager.stop({ keep: !release });
+    },
+    status() {
+      const health = monitor.health();
+      const specs = toIpvsSpecs(lvs);
+      const realServers = specs.flatMap((spec, vi) =>
+        spec.realServers.map((rs) => {
+          const id = realServerId(spec.id, rs);
+          const h = health.get(id);
+          const vs = lvs.virtualServers[vi];
+          const info = last.get(`${vs?.id ?? spec.id} ${rs.ip}:${rs.port ?? 0}`);
+          return { vs: spec.id, rs: `${rs.ip}:${rs.port ?? 0}`, up: h?.up ?? false, weight: h?.weight ?? rs.weight ?? 1, reason: info?.reason, latencyMs: info?.latencyMs };
+        }),
+      );
+      return { realServers, quorum: Object.fromEntries(manager.quorumStates()) };
+    },
+  };
+}
+
 export function defaultHooks(): DaemonHooks {
   return {
     createSystem: (log) => createSystemIo(log),
     createNotifier,
     createTrackers,
+    createLvs,
   };
 }

@@ -262,7 +262,9 @@ function serviceAttrs(spec: VirtualServerSpec, key: ServiceKey, warn: (m: string
   // check_data.c: "zero port only valid for persistent services - setting".
   if (!persistenceTimeout && key.kind === 'addr' && key.port === 0) persistenceTimeout = DEFAULT_PERSISTENCE_TIMEOUT;
   let netmask = defaultNetmask(key.family);
-  if (persistenceTimeout && spec.persistenceGranularity !== undefined) {
+  // ipvswrapper.c ipvs_group_range_cmd / ipvs_group_cmd: keepalived sends the family's
+  // default mask for every service of a virtual_server_group, so the keyword has no effect there.
+  if (persistenceTimeout && spec.persistenceGranularity !== undefined && spec.target.kind !== 'group') {
     const g = spec.persistenceGranularity.trim().replace(/^\//, '');
     if (key.family === 'inet6') {
       if (/^\d+$/.test(g) && Number(g) >= 1 && Number(g) <= 128) netmask = String(Number(g));
