@@ -258,7 +258,7 @@ export class Daemon {
       this.statusServer?.close();
       this.metrics?.server.close();
       clearInterval(this.loopTimer);
-      if (this.o.statusSocket ?? DEFAULT_STATUS_SOCKET) rmSync(this.o.statusSocket ?? DEFAULT_STATUS_SOCKET, { force: true });
+      rmSync(this.o.statusSocket ?? DEFAULT_STATUS_SOCKET, { force: true });
       this.removePidFiles();
       this.log.info({ reason }, 'Stopped hacheck');
     })();

@@ -104,7 +104,7 @@ export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promis
   let monitor = new HealthMonitor(cfg.lvs, { log });
   const last = new Map<string, { reason: string; latencyMs?: number }>();
   const track = (m: HealthMonitor) =>
-    m.on('change', (c: HealthChange) => last.set(`${c.vs.id} ${c.rs.ip}:${c.rs.port}`, { reason: c.reason, latencyMs: c.latencyMs }));
+    m.on('change', (c: HealthChange) => last.set(realServerId(c.vs.id, c.rs), { reason: c.reason, latencyMs: c.latencyMs }));
   track(monitor);
   const manager = new IpvsManager({ lvs: cfg.lvs, health: monitor, backend, log, keepOnStop: o.dontReleaseIpvs });
   let lvs = cfg.lvs;
@@ -129,12 +129,11 @@ export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promis
     status() {
       const health = monitor.health();
       const specs = toIpvsSpecs(lvs);
-      const realServers = specs.flatMap((spec, vi) =>
+      const realServers = specs.flatMap((spec) =>
         spec.realServers.map((rs) => {
           const id = realServerId(spec.id, rs);
           const h = health.get(id);
-          const vs = lvs.virtualServers[vi];
-          const info = last.get(`${vs?.id ?? spec.id} ${rs.ip}:${rs.port ?? 0}`);
+          const info = last.get(id);
           return { vs: spec.id, rs: `${rs.ip}:${rs.port ?? 0}`, up: h?.up ?? false, weight: h?.weight ?? rs.weight ?? 1, reason: info?.reason, latencyMs: info?.latencyMs };
         }),
       );

@@ -728,15 +728,27 @@ export function verifyAhIcv(ipHeader: Buffer, ahHeader: Buffer, vrrp: Buffer, au
   return icv.length === AH_ICV_LEN && timingSafeEqual(icv, computeAhIcv(ipHeader, ahHeader, vrrp, authPass, unicast));
 }
 
+/** A received IPv4 packet split into what the IP layer reported and the VRRP message. */
+export type Ipv4Received =
+  | {
+      ok: true;
+      rx: RxInfo;
+      /** the VRRP message, after any AH header */
+      payload: Buffer;
+      /** AH only: checks the ICV against an instance's `auth_pass` (RFC 2402 §3.4.4) */
+      verifyAh?: (authPass: string, unicast: boolean) => boolean;
+    }
+  | { ok: false; reason: DecodeReason; counter: VrrpCounter; msg: string };
+
 /**
  * Whole received IPv4 packet (as a raw IPv4 socket delivers it): IP header, optional AH header,
- * VRRP message. Fills the RxInfo part of the decode context from the headers.
+ * VRRP message. Fills RxInfo from the headers; the AH ICV is left to the receiving instance,
+ * whose password it needs.
  */
-export function decodeIpv4Packet(packet: Buffer, expect: CodecExpectations, extra: Pick<RxInfo, 'ahLastSeq'> = {}): DecodeResult {
+export function splitIpv4Packet(packet: Buffer): Ipv4Received {
   const ip = decodeIpv4Header(packet);
   if (!ip.ok) return { ok: false, reason: 'too_short', counter: ip.counter, msg: ip.msg };
   const { header } = ip;
-  let payload = ip.payload;
   const rx: RxInfo = {
     family: 'inet',
     source: header.source,
@@ -745,24 +757,33 @@ export function decodeIpv4Packet(packet: Buffer, expect: CodecExpectations, extr
     multicast: isMulticastAddress(header.destination),
     ipHeaderLength: header.headerLength,
     ipTotalLength: header.totalLength,
-    ...extra,
   };
   if (header.protocol === IPPROTO_AH) {
-    const stripped = stripAhHeader(payload);
+    const stripped = stripAhHeader(ip.payload);
     if (!stripped.ok) return { ok: false, reason: stripped.reason, counter: stripped.counter, msg: stripped.msg };
     rx.ah = stripped.ah;
-    rx.ahIcvOk = verifyAhIcv(
-      packet.subarray(0, header.headerLength),
-      payload.subarray(0, AH_HEADER_LEN),
-      stripped.payload,
-      expect.authPass,
-      expect.unicastPeers.length > 0,
-    );
-    payload = stripped.payload;
-  } else if (header.protocol !== IPPROTO_VRRP) {
+    const ipHeader = packet.subarray(0, header.headerLength);
+    const ahHeader = ip.payload.subarray(0, AH_HEADER_LEN);
+    return {
+      ok: true,
+      rx,
+      payload: stripped.payload,
+      verifyAh: (authPass, unicast) => verifyAhIcv(ipHeader, ahHeader, stripped.payload, authPass, unicast),
+    };
+  }
+  if (header.protocol !== IPPROTO_VRRP) {
     return { ok: false, reason: 'not_advertisement', counter: 'invalid_type_rcvd', msg: `IPv4 protocol ${header.protocol} is not VRRP` };
   }
-  return decodeAdvert(payload, { ...rx, ...expect });
+  return { ok: true, rx, payload: ip.payload };
+}
+
+/** splitIpv4Packet, then decodeAdvert against one instance's expectations. */
+export function decodeIpv4Packet(packet: Buffer, expect: CodecExpectations, extra: Pick<RxInfo, 'ahLastSeq'> = {}): DecodeResult {
+  const r = splitIpv4Packet(packet);
+  if (!r.ok) return r;
+  const rx: RxInfo = { ...r.rx, ...extra };
+  if (r.verifyAh) rx.ahIcvOk = r.verifyAh(expect.authPass, expect.unicastPeers.length > 0);
+  return decodeAdvert(r.payload, { ...rx, ...expect });
 }
 
 /** Codec expectations derived from an instance's parameters. */

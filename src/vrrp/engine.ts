@@ -9,17 +9,7 @@ import type { NotifyScripts, VrrpInstanceConfig as ModelInstance } from '../conf
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { isMulticastAddress } from './addr.js';
-import {
-  AH_HEADER_LEN,
-  IPPROTO_AH,
-  IPPROTO_VRRP,
-  decodeIpv4Header,
-  encodeAdvert,
-  stripAhHeader,
-  verifyAhIcv,
-  type RxInfo,
-  type VrrpCounter,
-} from './codec.js';
+import { encodeAdvert, splitIpv4Packet, type RxInfo, type VrrpCounter } from './codec.js';
 import { coreInstanceConfig, runnableInstances } from './from-config.js';
 import {
   initialState,
@@ -353,31 +343,11 @@ export class VrrpEngine {
     if (!this.started || this.stopped) return;
     let payload: Buffer;
     let rx: RxInfo;
+    let verifyAh: ((authPass: string, unicast: boolean) => boolean) | undefined;
     if (p.family === 'inet') {
-      const ip = decodeIpv4Header(p.packet);
-      if (!ip.ok) return;
-      const h = ip.header;
-      if (h.protocol !== IPPROTO_VRRP && h.protocol !== IPPROTO_AH) return;
-      rx = {
-        family: 'inet',
-        source: h.source,
-        destination: h.destination,
-        ttl: h.ttl,
-        multicast: isMulticastAddress(h.destination),
-        ipHeaderLength: h.headerLength,
-        ipTotalLength: h.totalLength,
-      };
-      payload = ip.payload;
-      if (h.protocol === IPPROTO_AH) {
-        const stripped = stripAhHeader(payload);
-        if (!stripped.ok) return;
-        rx.ah = stripped.ah;
-        payload = stripped.payload;
-        // The ICV is checked against the receiving instance's password below.
-        rx.ahIcvOk = undefined;
-        (rx as RxInfo & { _ahRaw?: Buffer; _ipRaw?: Buffer })._ahRaw = ip.payload.subarray(0, AH_HEADER_LEN);
-        (rx as RxInfo & { _ipRaw?: Buffer })._ipRaw = p.packet.subarray(0, h.headerLength);
-      }
+      const split = splitIpv4Packet(p.packet);
+      if (!split.ok) return;
+      ({ rx, payload, verifyAh } = split);
     } else {
       payload = p.packet;
       // raw-socket cannot report the IPv6 destination: the socket's own group (or our unicast
@@ -393,11 +363,8 @@ export class VrrpEngine {
     const now = this.now();
     for (const name of targets) {
       const rt = this.runtimes.get(name)!;
-      let rxi = rx;
-      if (rx.ah) {
-        const ext = rx as RxInfo & { _ahRaw?: Buffer; _ipRaw?: Buffer };
-        rxi = { ...rx, ahIcvOk: verifyAhIcv(ext._ipRaw!, ext._ahRaw!, payload, rt.model.auth?.pass ?? '', rt.model.unicastPeers.length > 0) };
-      }
+      // The AH ICV depends on the receiving instance's password.
+      const rxi = verifyAh ? { ...rx, ahIcvOk: verifyAh(rt.model.auth?.pass ?? '', rt.model.unicastPeers.length > 0) } : rx;
       const r = rt.unit.receive(name, payload, rxi, now);
       if (r.ok) rt.advertRcvd++;
       else if (r.counter) rt.errors[r.counter] = (rt.errors[r.counter] ?? 0) + 1;
