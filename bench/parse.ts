@@ -42,15 +42,17 @@ export function generateConfig(instances = 200, virtualServers = 10_000, realSer
 
 interface Sample {
   wallS: number;
+  /** user + system CPU time: steadier than wall time on a busy machine */
+  cpuS: number;
   rssMB: number;
   code: number;
 }
 
 function timeRun(cmd: string[]): Sample {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...cmd], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...cmd], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const last = r.stderr.trim().split('\n').pop() ?? '';
-  const [wall, rss] = last.split(' ').map(Number);
-  return { wallS: wall, rssMB: rss / 1024, code: r.status ?? -1 };
+  const [wall, user, sys, rss] = last.split(' ').map(Number);
+  return { wallS: wall, cpuS: user + sys, rssMB: rss / 1024, code: r.status ?? -1 };
 }
 
 function median(xs: number[]): number {
@@ -81,7 +83,7 @@ function main(): void {
     for (let i = 0; i < runs; i++) for (const [name, cmd] of impls) (res[name] ??= []).push(timeRun(cmd));
     for (const [name, xs] of Object.entries(res)) {
       const w = xs.map((x) => x.wallS);
-      console.log(`${name.padEnd(10)} wall median ${median(w).toFixed(2)} s (min ${Math.min(...w).toFixed(2)}, max ${Math.max(...w).toFixed(2)}), peak RSS median ${median(xs.map((x) => x.rssMB)).toFixed(0)} MB, exit ${xs[0].code}, n=${xs.length}`);
+      console.log(`${name.padEnd(10)} wall median ${median(w).toFixed(2)} s (min ${Math.min(...w).toFixed(2)}, max ${Math.max(...w).toFixed(2)}), CPU median ${median(xs.map((x) => x.cpuS)).toFixed(2)} s, peak RSS median ${median(xs.map((x) => x.rssMB)).toFixed(0)} MB, exit ${xs[0].code}, n=${xs.length}`);
     }
     // what node and module loading cost before the first line is read
     const tiny = join(dir, 'tiny.conf');
@@ -91,7 +93,7 @@ function main(): void {
     if (res.keepalived) {
       const h = res.hacheck;
       const k = res.keepalived;
-      console.log(`ratio hacheck/keepalived: wall ${(median(h.map((x) => x.wallS)) / median(k.map((x) => x.wallS))).toFixed(2)}, peak RSS ${(median(h.map((x) => x.rssMB)) / median(k.map((x) => x.rssMB))).toFixed(2)}`);
+      console.log(`ratio hacheck/keepalived: wall ${(median(h.map((x) => x.wallS)) / median(k.map((x) => x.wallS))).toFixed(2)}, CPU ${(median(h.map((x) => x.cpuS)) / median(k.map((x) => x.cpuS))).toFixed(2)}, peak RSS ${(median(h.map((x) => x.rssMB)) / median(k.map((x) => x.rssMB))).toFixed(2)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,12 @@
 # keepalived.conf — root grammar.
 #
-# Tokens come from src/config/lexer.ts (a moo lexer run over the pre-processed logical
-# lines): %kw is the first word of a line, %bkw the first word of a line when that word is
-# a block keyword named in this grammar (a literal below), %arg any further word, %eol the
-# end of a line, %lbrace / %rbrace a brace (always a line of its own after pre-processing).
+# Tokens come from src/config/lexer.ts: a moo lexer (two states: before and after a
+# line's first word) that src/config/parse.ts feeds one pre-processed logical line at a
+# time. %kw is the first word of a line, %bkw the first word of a line when that word is
+# a block keyword named in this grammar (a literal below), %arg any further word, %eol
+# the end of a line, %lbrace / %rbrace a brace (always a line of its own after
+# pre-processing). parse.ts caches parses by chunk shape, so nearley (and this lexer)
+# run once per distinct block shape, not once per block.
 #
 # The grammar fixes the structure: which blocks exist, where each may be nested, and
 # which are lists of values rather than keyword blocks. Plain `keyword args…` lines are

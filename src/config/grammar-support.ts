@@ -1,19 +1,14 @@
 // What the nearley grammar (grammar/*.ne) needs at run time: the token stream it reads
-// and the postprocessors that build parse nodes.
+// (the moo lexer of lexer.ts) and the postprocessors that build parse nodes.
 //
 // Nodes hold token indices, not values: `{k, n, b?}` = keyword token index, number of
 // argument tokens that follow it, and the nodes of its block. That keeps a parse
 // independent of the words themselves, so one parse serves every chunk with the same
 // shape (parse.ts caches them).
 
-export type TokType = 'kw' | 'bkw' | 'arg' | 'eol' | 'lbrace' | 'rbrace';
+import type { Tok } from './lexer.js';
 
-export interface Tok {
-  type: TokType;
-  value: string;
-  /** index in the chunk being parsed */
-  i: number;
-}
+export { lexer, type Tok, type TokType } from './lexer.js';
 
 export interface PNode {
   /** keyword token index */
@@ -27,34 +22,6 @@ export interface PNode {
   /** index of the closing brace */
   e?: number;
 }
-
-/** A nearley lexer over a token array prepared by parse.ts. */
-class TokenArrayLexer {
-  private toks: Tok[] = [];
-  private pos = 0;
-  private end = 0;
-  /** the next feed() reads toks[start, end) */
-  load(toks: Tok[], start = 0, end = toks.length): void {
-    this.toks = toks;
-    this.pos = start;
-    this.end = end;
-  }
-  reset(): void {}
-  next(): Tok | undefined {
-    return this.pos < this.end ? this.toks[this.pos++] : undefined;
-  }
-  save(): unknown {
-    return undefined;
-  }
-  formatError(tok: Tok): string {
-    return `unexpected ${tok?.type ?? 'end of input'} '${tok?.value ?? ''}'`;
-  }
-  has(name: string): boolean {
-    return name === 'kw' || name === 'bkw' || name === 'arg' || name === 'eol' || name === 'lbrace' || name === 'rbrace';
-  }
-}
-
-export const lexer = new TokenArrayLexer();
 
 type D = unknown[];
 

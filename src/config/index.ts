@@ -43,7 +43,7 @@ function load(run: (pp: Preprocessor) => void, opts: LoadOptions): Loaded {
   const model = new ModelBuilder(new Ctx(diags, env));
   let pp: Preprocessor | undefined = undefined;
   const parser = new StmtParser(diags, model.add, { includeCheck: (args) => pp?.setIncludeCheck(args) });
-  pp = new Preprocessor(diags, ppOpts, parser.line);
+  pp = new Preprocessor(diags, ppOpts, parser.line, parser.lineWords);
   run(pp);
   parser.end();
   const config = model.finish();

@@ -7,17 +7,27 @@
 //    word and is removed; a word ends at blank or '"').
 // 2. The token stream is cut into top-level chunks (one top-level keyword with its
 //    block); brace balance is checked here with keepalived's messages.
-// 3. Each chunk is parsed by the nearley grammar compiled from grammar/*.ne. A chunk's
-//    shape (token types and block keywords) decides its parse, so parses are cached by
-//    shape: 10,000 virtual_servers written alike cost one Earley parse.
+// 3. Each chunk is parsed by the nearley grammar compiled from grammar/*.ne, which reads
+//    its tokens from the moo lexer of lexer.ts, fed one logical line at a time. A
+//    chunk's shape (token types and block keywords) decides its parse, so parses are
+//    cached by shape: 10,000 virtual_servers written alike cost one Earley parse, and
+//    only a chunk of a new shape is lexed by moo (the scanner of step 1 follows the same
+//    rules without a token object per word: moo on every line cost about 0.1 s more on
+//    bench/parse's 390,000 lines).
 // 4. A syntax error is recovered from the way keepalived does: the offending statement
 //    (and its block) is reported and dropped, and parsing goes on.
 
-import nearley from 'nearley';
+import { createRequire } from 'node:module';
+import type NearleyModule from 'nearley';
 import grammarRules from './generated/grammar.js';
-import { lexer as tokenLexer, type PNode, type Tok, type TokType } from './grammar-support.js';
+import type { PNode } from './grammar-support.js';
+import { lexer as lineLexer, blockKeywords, type TokType } from './lexer.js';
 import { Diagnostics, ErrClass, type Loc } from './diagnostics.js';
 import type { Line } from './preprocess.js';
+
+// nearley is CommonJS: required, not imported, so Node does not pre-parse its source
+// for named exports on every start (a few ms of `hacheck -t`)
+const nearley = createRequire(import.meta.url)('nearley') as typeof NearleyModule;
 
 export interface Word {
   text: string;
@@ -48,30 +58,42 @@ export interface Stmt {
 }
 
 class StmtNode implements Stmt {
-  block?: Stmt[];
-  list?: boolean;
-  end?: Loc;
+  // only a block statement gets these: not a slot in each of a million statements
+  declare block?: Stmt[];
+  declare list?: boolean;
+  declare end?: Loc;
   constructor(
     readonly kw: string,
     readonly args: string[],
-    readonly raw: string,
+    /** the logical line is src[a, b): cut out only when a message or a script needs it */
+    private readonly src: string,
+    private readonly a: number,
+    private readonly b: number,
     private readonly file: string,
     private readonly line: number,
     private readonly col: number,
   ) {}
+  get raw(): string {
+    return cut(this.src, this.a, this.b);
+  }
   get loc(): Loc {
     return { file: this.file, line: this.line, col: this.col };
   }
 }
 
-const compiled = nearley.Grammar.fromCompiled(grammarRules as unknown as nearley.CompiledRules);
+function cut(src: string, a: number, b: number): string {
+  return a === 0 && b === src.length ? src : src.slice(a, b);
+}
+
+const compiled = nearley.Grammar.fromCompiled(grammarRules as unknown as NearleyModule.CompiledRules);
 
 /** Every literal in the grammar is a block keyword (grammar/keepalived.ne). */
 export const BLOCK_KEYWORDS: ReadonlySet<string> = (() => {
-  const s = new Set<string>();
-  for (const r of compiled.rules) for (const sym of r.symbols) if (sym && typeof sym === 'object' && 'literal' in sym) s.add(String((sym as { literal: unknown }).literal));
-  return s;
+  for (const r of compiled.rules) for (const sym of r.symbols) if (sym && typeof sym === 'object' && 'literal' in sym) blockKeywords.add(String((sym as { literal: unknown }).literal));
+  return blockKeywords;
 })();
+/** a block keyword's number in the shape key */
+const BKW_CODE = new Map([...BLOCK_KEYWORDS].map((k, i) => [k, 0x100 + i]));
 
 /** blank for keepalived's alloc_strvec_r: space, \t, \f, \v, \r */
 function isBlank(c: number): boolean {
@@ -121,42 +143,44 @@ export interface ParseResult {
 const shapeCache = new Map<string, PNode[]>();
 const MAX_CACHE = 50_000;
 
-const SHAPE_CHAR: Record<TokType, string> = { kw: 'k', bkw: 'b', arg: 'a', eol: ';', lbrace: '{', rbrace: '}' };
-/** the shape of n arguments and the end of line */
-const ARGS_SHAPE = Array.from({ length: 32 }, (_, n) => 'a'.repeat(n) + ';');
+// A chunk's shape, one UTF-16 code per item: the shape key is made once per chunk
+const K_LBRACE = 0x7b;
+const K_RBRACE = 0x7d;
+/** a statement of n arguments (after its keyword, or after its block keyword's code) */
+const K_ARGS = 0x4000;
+const K_KW = 0x3fff;
 
 /**
- * One top-level chunk as parallel arrays (token type, word, where): no object per token
- * unless the chunk's shape is new and nearley must see it. The arrays are reused from
- * chunk to chunk.
+ * One top-level chunk as parallel arrays (token type, word, where): no object per token.
+ * Only when the chunk's shape is new does nearley see it, through the moo lexer, one
+ * logical line (`raw`) at a time. The arrays are reused from chunk to chunk.
  */
 class Chunk {
   length = 0;
   type: TokType[] = [];
   text: string[] = [];
   col: number[] = [];
-  /** the logical line, file and physical line of each token */
-  raw: string[] = [];
+  /** the logical line (rawSrc[i] from rawA[i] to rawB[i]), file and physical line of each keyword and brace token */
+  rawSrc: string[] = [];
+  rawA: number[] = [];
+  rawB: number[] = [];
   file: string[] = [];
   line: number[] = [];
-  key = '';
+  /** the shape: one or two codes per statement, one per brace */
+  private codes: number[] = [];
+  private ncodes = 0;
   reset(): void {
     this.length = 0;
-    this.key = '';
+    this.ncodes = 0;
   }
-  /** a brace, or a keyword with its place */
-  push(type: TokType, text: string, col: number, raw: string, file: string, line: number): void {
-    const i = this.length++;
-    this.type[i] = type;
-    this.text[i] = text;
-    this.col[i] = col;
-    this.raw[i] = raw;
-    this.file[i] = file;
-    this.line[i] = line;
-    this.key += type === 'bkw' ? `<${text}>` : SHAPE_CHAR[type];
+  /** a brace */
+  brace(type: 'lbrace' | 'rbrace', col: number, raw: string, file: string, line: number): void {
+    this.push(type, type === 'lbrace' ? '{' : '}', col, raw, 0, raw.length, file, line);
+    this.codes[this.ncodes++] = type === 'lbrace' ? K_LBRACE : K_RBRACE;
   }
-  /** the arguments of the keyword just pushed (only their text matters), and its eol */
-  pushArgs(words: string[], n: number): void {
+  /** a statement on line src[a, b): keyword words[0] at `col`, its arguments words[1, n) (only their text matters), and its eol */
+  statement(bkw: number | undefined, words: string[], n: number, col: number, src: string, a: number, b: number, file: string, line: number): void {
+    this.push(bkw === undefined ? 'kw' : 'bkw', words[0], col, src, a, b, file, line);
     let i = this.length;
     for (let j = 1; j < n; j++, i++) {
       this.type[i] = 'arg';
@@ -165,15 +189,33 @@ class Chunk {
     this.type[i] = 'eol';
     this.text[i] = '';
     this.length = i + 1;
-    this.key += n - 1 < ARGS_SHAPE.length ? ARGS_SHAPE[n - 1] : 'a'.repeat(n - 1) + ';';
+    this.codes[this.ncodes++] = bkw ?? K_KW;
+    this.codes[this.ncodes++] = K_ARGS + n - 1;
   }
-  toks(): Tok[] {
-    const out = new Array<Tok>(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = { type: this.type[i], value: this.text[i], i };
-    return out;
+  private push(type: TokType, text: string, col: number, src: string, a: number, b: number, file: string, line: number): void {
+    const i = this.length++;
+    this.type[i] = type;
+    this.text[i] = text;
+    this.col[i] = col;
+    this.rawSrc[i] = src;
+    this.rawA[i] = a;
+    this.rawB[i] = b;
+    this.file[i] = file;
+    this.line[i] = line;
+  }
+  key(): string {
+    const c = this.codes;
+    const n = this.ncodes;
+    if (n <= 4096) return String.fromCharCode.apply(null, n === c.length ? c : c.slice(0, n));
+    let k = '';
+    for (let a = 0; a < n; a += 4096) k += String.fromCharCode.apply(null, c.slice(a, Math.min(n, a + 4096)));
+    return k;
   }
   loc(i: number): Loc {
     return { file: this.file[i], line: this.line[i], col: this.col[i] };
+  }
+  raw(i: number): string {
+    return cut(this.rawSrc[i], this.rawA[i], this.rawB[i]);
   }
 }
 
@@ -197,7 +239,9 @@ export class StmtParser {
   /** inside a stray top-level '{…}' being skipped: its depth */
   private skip = 0;
   /** the last line read, for the missing '}' message at the end */
-  private lastText = '';
+  private lastSrc = '';
+  private lastA = 0;
+  private lastB = 0;
   private lastFile = '';
   private lastLine = 0;
   private lastCol = 0;
@@ -213,7 +257,9 @@ export class StmtParser {
 
   /** A LineSink. */
   readonly line = (text: string, file: string, line: number, col: number): void => {
-    this.lastText = text;
+    this.lastSrc = text;
+    this.lastA = 0;
+    this.lastB = text.length;
     this.lastFile = file;
     this.lastLine = line;
     this.lastCol = col;
@@ -231,7 +277,7 @@ export class StmtParser {
         return;
       }
       this.depth++;
-      chunk.push('lbrace', '{', col, text, file, line);
+      chunk.brace('lbrace', col, text, file, line);
       return;
     }
     if (text === '}') {
@@ -240,7 +286,7 @@ export class StmtParser {
         return;
       }
       this.depth--;
-      chunk.push('rbrace', '}', col, text, file, line);
+      chunk.brace('rbrace', col, text, file, line);
       return;
     }
     // scanWords, inlined: this runs for every line of the configuration
@@ -275,16 +321,36 @@ export class StmtParser {
     // a statement at depth 0 starts a new top-level chunk
     if (this.depth === 0) this.flush();
     const kw = words[0];
-    chunk.push(BLOCK_KEYWORDS.has(kw) ? 'bkw' : 'kw', kw, col + offs[0], text, file, line);
-    chunk.pushArgs(words, n);
+    chunk.statement(BKW_CODE.get(kw), words, n, col + offs[0], text, 0, len, file, line);
     if (this.depth === 1 && kw === 'include_check' && this.hooks.includeCheck && chunk.text[0] === 'global_defs') this.hooks.includeCheck(words.slice(1, n));
+  };
+
+  /**
+   * A WordSink: a plain line src[a, b) with its words src[starts[k], ends[k]) already
+   * found by the pre-processor (no brace, no quote), so `line` need not scan it again.
+   */
+  readonly lineWords = (src: string, a: number, b: number, starts: Int32Array, ends: Int32Array, n: number, file: string, line: number, col: number): void => {
+    this.lastSrc = src;
+    this.lastA = a;
+    this.lastB = b;
+    this.lastFile = file;
+    this.lastLine = line;
+    this.lastCol = col;
+    // not a brace line: nothing to do while a stray block is skipped
+    if (this.skip) return;
+    const words = this.words;
+    for (let k = 0; k < n; k++) words[k] = src.slice(starts[k], ends[k]);
+    if (this.depth === 0) this.flush();
+    const kw = words[0];
+    this.chunk.statement(BKW_CODE.get(kw), words, n, col + starts[0] - a, src, a, b, file, line);
+    if (this.depth === 1 && kw === 'include_check' && this.hooks.includeCheck && this.chunk.text[0] === 'global_defs') this.hooks.includeCheck(words.slice(1, n));
   };
 
   /** The input is over: close what is open and hand out the last chunk. */
   end(): void {
     if (this.depth > 0) {
       this.diags.error('HC_CONFIG_MISSING_EOB', `There are ${this.depth} missing '}'s or extra '{'s`, { file: this.lastFile, line: this.lastLine, col: 0 }, ErrClass.MISSING_EOB);
-      for (let i = 0; i < this.depth; i++) this.chunk.push('rbrace', '}', this.lastCol, this.lastText, this.lastFile, this.lastLine);
+      for (let i = 0; i < this.depth; i++) this.chunk.brace('rbrace', this.lastCol, cut(this.lastSrc, this.lastA, this.lastB), this.lastFile, this.lastLine);
       this.depth = 0;
     }
     this.flush();
@@ -307,31 +373,34 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
 }
 
 /** index just past the statement starting at s (its eol) */
-function statementEnd(toks: Tok[], s: number): number {
+function statementEnd(c: Chunk, s: number): number {
   let e = s;
-  while (e < toks.length && toks[e].type !== 'eol') e++;
+  while (e < c.length && c.type[e] !== 'eol') e++;
   return e + 1;
 }
 
 /** index just past the '}' matching the '{' at b */
-function blockEnd(toks: Tok[], b: number): number {
+function blockEnd(c: Chunk, b: number): number {
   let d = 0;
-  for (let e = b; e < toks.length; e++) {
-    if (toks[e].type === 'lbrace') d++;
-    else if (toks[e].type === 'rbrace' && --d === 0) return e + 1;
+  for (let e = b; e < c.length; e++) {
+    if (c.type[e] === 'lbrace') d++;
+    else if (c.type[e] === 'rbrace' && --d === 0) return e + 1;
   }
-  return toks.length;
+  return c.length;
 }
 
 function cheapError(): string {
   return 'syntax error';
 }
 
-/** feed toks[a, b) to the parser; false if the grammar rejects them */
-function feed(parser: nearley.Parser, toks: Tok[], a: number, b: number): boolean {
-  tokenLexer.load(toks, a, b);
+/**
+ * Feed one logical line to the parser through the moo lexer, its first token numbered
+ * `at` in the chunk; false if the grammar rejects it.
+ */
+function feed(parser: NearleyModule.Parser, line: string, at: number): boolean {
+  lineLexer.index = at;
   try {
-    parser.feed('');
+    parser.feed(line);
     return true;
   } catch {
     return false;
@@ -344,10 +413,9 @@ function feed(parser: nearley.Parser, toks: Tok[], a: number, b: number): boolea
  * statement (with its block) is reported the way keepalived reports it and skipped.
  */
 function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): void {
-  const key = chunk.key;
+  const key = chunk.key();
   let nodes = shapeCache.get(key);
   if (!nodes) {
-    const toks = chunk.toks();
     const parser = new nearley.Parser(compiled);
     // the error text nearley builds (every expected token, described) is never shown,
     // and costs far more than the parse on error-ridden input
@@ -355,29 +423,30 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
     let clean = true;
     let i = 0;
     // parser state before the previous statement, to drop a block keyword whose '{' is missing
-    let beforePrev: { state: ReturnType<nearley.Parser['save']>; at: number } | undefined;
-    while (i < toks.length) {
-      const t = toks[i];
+    let beforePrev: { state: ReturnType<NearleyModule.Parser['save']>; at: number } | undefined;
+    while (i < chunk.length) {
+      const type = chunk.type[i];
       const saved = parser.save();
-      if (t.type === 'lbrace' || t.type === 'rbrace') {
-        if (feed(parser, toks, i, i + 1)) {
+      if (type === 'lbrace' || type === 'rbrace') {
+        // a brace's `raw` may be another line (a '}' added at the end for a missing one)
+        if (feed(parser, type === 'lbrace' ? '{' : '}', i)) {
           beforePrev = undefined;
           i++;
           continue;
         }
         parser.restore(saved);
         clean = false;
-        if (t.type === 'lbrace') {
+        if (type === 'lbrace') {
           diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", chunk.loc(i), ErrClass.UNEXPECTED_BOB);
-          i = blockEnd(toks, i);
+          i = blockEnd(chunk, i);
         } else {
           diags.error('HC_CONFIG_UNEXPECTED_EOB', "Extra '}' found", chunk.loc(i), ErrClass.UNEXPECTED_EOB);
           i++;
         }
         continue;
       }
-      const e = statementEnd(toks, i);
-      if (feed(parser, toks, i, e)) {
+      const e = statementEnd(chunk, i);
+      if (feed(parser, chunk.raw(i), i)) {
         beforePrev = { state: saved, at: i };
         i = e;
         continue;
@@ -387,7 +456,7 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
       // Would the block this statement sits in have wanted a '{' here? keepalived then
       // says the block's '{' is missing; otherwise the keyword is not one of this block's.
       const probe = parser.save();
-      const wantedBrace = feed(parser, [{ type: 'lbrace', value: '{', i: -1 }], 0, 1);
+      const wantedBrace = feed(parser, '{', -1);
       parser.restore(probe);
       if (wantedBrace && beforePrev) {
         // drop the block keyword that has no block; its lines are read in the outer block
@@ -396,8 +465,8 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
         beforePrev = undefined;
         continue;
       }
-      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${t.value}'`, chunk.loc(i), ErrClass.UNKNOWN_KEYWORD);
-      i = toks[e]?.type === 'lbrace' ? blockEnd(toks, e) : e;
+      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${chunk.text[i]}'`, chunk.loc(i), ErrClass.UNKNOWN_KEYWORD);
+      i = e < chunk.length && chunk.type[e] === 'lbrace' ? blockEnd(chunk, e) : e;
     }
     const results = parser.results;
     if (!results.length) {
@@ -413,7 +482,7 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
 
 function build(n: PNode, c: Chunk): Stmt {
   const k = n.k;
-  const s = new StmtNode(c.text[k], c.text.slice(k + 1, k + 1 + n.n), c.raw[k], c.file[k], c.line[k], c.col[k]);
+  const s = new StmtNode(c.text[k], c.text.slice(k + 1, k + 1 + n.n), c.rawSrc[k], c.rawA[k], c.rawB[k], c.file[k], c.line[k], c.col[k]);
   if (n.b) {
     const block = new Array<Stmt>(n.b.length);
     for (let i = 0; i < n.b.length; i++) block[i] = build(n.b[i], c);

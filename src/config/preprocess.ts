@@ -28,6 +28,14 @@ export interface Line {
 /** Where logical lines go as they are made: text, file, 1-based line and column. */
 export type LineSink = (text: string, file: string, line: number, col: number) => void;
 
+/**
+ * Where a plain logical line may go instead, its words found while it was checked: the
+ * line is src[a, b) (no brace, quote, comment, `$`, `~`, `@`, `\`, NUL, \f, \v or \r; no
+ * blank at either end) and word k is src[starts[k], ends[k]). Saves cutting the line
+ * out and scanning it a second time; the arrays are reused for the next line.
+ */
+export type WordSink = (src: string, a: number, b: number, starts: Int32Array, ends: Int32Array, n: number, file: string, line: number, col: number) => void;
+
 export interface PreprocessOptions {
   /** `-i/--config-id`; keepalived's default is the host name up to the first '.' */
   configId: string;
@@ -180,10 +188,15 @@ export class Preprocessor {
    * @param sink takes each logical line as soon as it is made (the parser, so that a large
    *   configuration is never held as lines); without one, lines are collected in `lines`.
    */
+  /** word boundaries of the current plain line, for the WordSink (a line has at most MAXBUF / 2 words) */
+  private readonly starts = new Int32Array(MAXBUF);
+  private readonly ends = new Int32Array(MAXBUF);
+
   constructor(
     private readonly diags: Diagnostics,
     private readonly opts: PreprocessOptions,
     private readonly sink?: LineSink,
+    private readonly wordSink?: WordSink,
   ) {
     this.random = mulberry32(opts.randomSeed ?? Date.now());
     this.readFile = opts.readFile ?? ((p) => readFileSync(p));
@@ -312,19 +325,51 @@ export class Preprocessor {
         let b = end;
         while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
         let plain = true;
-        let braces = false;
+        let braces = 0;
+        let brace = 0;
+        // \f \v \r: blanks to the word splitter, not to the trimming here
+        let odd = false;
+        // the words, found on the way (a word ends at a blank, a brace or the end)
+        const starts = this.starts;
+        const ends = this.ends;
+        let nw = 0;
+        let inWord = false;
         for (let k = a; k < b; k++) {
           const ch = text.charCodeAt(k);
-          if (ch === 123 || ch === 125) braces = true;
+          if (ch === 32 || ch === 9 || ch === 123 || ch === 125) {
+            if (inWord) {
+              ends[nw++] = k;
+              inWord = false;
+            }
+            if (ch > 32) {
+              braces++;
+              brace = k;
+            }
+            continue;
+          }
           // " \ ! # $ ~ @ and NUL need the full treatment
-          else if (ch < 48 ? ch === 34 || ch === 33 || ch === 35 || ch === 36 || ch === 0 : ch === 92 || ch === 126 || ch === 64) {
+          if (ch < 48 ? ch === 34 || ch === 33 || ch === 35 || ch === 36 || ch === 0 : ch === 92 || ch === 126 || ch === 64) {
             plain = false;
             break;
+          } else if (ch === 12 || ch === 11 || ch === 13) odd = true;
+          if (!inWord) {
+            starts[nw] = k;
+            inWord = true;
           }
         }
         if (plain && !(text.charCodeAt(a) === 105 /* i */ && text.startsWith('include', a))) {
-          if (braces) this.splitBraces(text, a, b, file, n + 1, 1 - start);
-          else this.push(text.slice(a, b), file, n + 1, a - start + 1);
+          if (inWord) ends[nw++] = b;
+          if (odd || !this.wordSink || braces > 1 || (braces === 1 && brace !== b - 1)) {
+            if (braces) this.splitBraces(text, a, b, file, n + 1, 1 - start);
+            else this.push(text.slice(a, b), file, n + 1, a - start + 1);
+          } else {
+            // `words…`, `words… {`, `{` or `}`: the words, then the brace, each a logical line
+            if (nw) {
+              if (++this.count > this.maxLines) this.truncate({ file, line: n + 1, col: a - start + 1 });
+              else this.wordSink(text, a, ends[nw - 1], starts, ends, nw, file, n + 1, a - start + 1);
+            }
+            if (braces) this.push(text.charCodeAt(brace) === 123 ? '{' : '}', file, n + 1, brace - start + 1);
+          }
           continue;
         }
       }

@@ -188,6 +188,19 @@ describe('global_defs: every keyword', () => {
     assert.equal(g.netNamespaceIpvs, 'ns2');
   });
 
+  it('dump file locations under both names: *_dump_file (keepalived 2.3 code) and *_file_location (its man page)', () => {
+    const a = load('global_defs {\n state_dump_file /run/a.data\n stats_dump_file /run/a.stats\n json_dump_file /run/a.json\n json_version 2\n}\n');
+    const b = load('global_defs {\n state_file_location /run/a.data\n stats_file_location /run/a.stats\n json_file_location /run/a.json\n json_version 2\n}\n');
+    for (const { config, exit } of [a, b]) {
+      assert.equal(exit, 0);
+      assert.equal(config.global.stateDumpFile, '/run/a.data');
+      assert.equal(config.global.statsDumpFile, '/run/a.stats');
+      assert.equal(config.global.jsonDumpFile, '/run/a.json');
+      assert.equal(config.global.jsonVersion, 2);
+    }
+    assert.notEqual(load('global_defs {\n stats_file_location\n}\n').exit, 0);
+  });
+
   it('the old lvs_sync_daemon form IF INSTANCE SYNCID', () => {
     const { config, msgs } = load('global_defs {\n lvs_sync_daemon eth0 VI_1 5\n}\n');
     assert.deepEqual(config.global.lvsSyncDaemon, { interface: 'eth0', instance: 'VI_1', id: 5 });

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { Preprocessor } from '../../src/config/preprocess.js';
 import { parseLines, splitWords, BLOCK_KEYWORDS, type Stmt } from '../../src/config/parse.js';
 import { Diagnostics } from '../../src/config/diagnostics.js';
+import { lexWords } from '../../src/config/lexer.js';
+import { loadConfigText } from '../../src/config/index.js';
+import { fakeEnvironment } from '../../src/config/env.js';
+import { mulberry32 } from '../../src/util/prng.js';
 
 function parse(text: string) {
   const d = new Diagnostics();
@@ -23,6 +27,62 @@ describe('parse: words (keepalived alloc_strvec_r)', () => {
       ['c', 21, false],
       ['d', 22, true],
     ]);
+  });
+});
+
+describe('parse: the moo lexer the grammar reads', () => {
+  it('types the first word kw/bkw, the others arg, a brace line lbrace/rbrace, and removes quotes', () => {
+    assert.deepEqual(lexWords('virtual_server 10.0.0.1  80'), [
+      { type: 'bkw', value: 'virtual_server' },
+      { type: 'arg', value: '10.0.0.1' },
+      { type: 'arg', value: '80' },
+    ]);
+    assert.deepEqual(lexWords('"real_server" "a b"c'), [
+      { type: 'bkw', value: 'real_server' },
+      { type: 'arg', value: 'a b' },
+      { type: 'arg', value: 'c' },
+    ]);
+    assert.deepEqual(lexWords('weight 1 "unmatched'), [
+      { type: 'kw', value: 'weight' },
+      { type: 'arg', value: '1' },
+    ]);
+    assert.deepEqual(lexWords('{'), [{ type: 'lbrace', value: '{' }]);
+    assert.deepEqual(lexWords('}'), [{ type: 'rbrace', value: '}' }]);
+  });
+
+  it("finds the same words as the parser's scanner on 20,000 random lines", () => {
+    // the parser's scanner makes the words of every line; moo makes the tokens nearley
+    // reads for a new chunk shape: token indices only line up if they agree
+    const rand = mulberry32(7);
+    const alphabet = ['a', 'b', 'weight', 'virtual_server', '1', '"', '"', ' ', ' ', '\t', '\f', '\v', '\r', '\n', '{', '}', '#', '-', '/', ':', '\u00e9'];
+    for (let n = 0; n < 20_000; n++) {
+      let line = '';
+      for (let k = Math.floor(rand() * 12); k > 0; k--) line += alphabet[Math.floor(rand() * alphabet.length)];
+      if (line === '{' || line === '}') continue;
+      if (/[{}]/.test(line.replace(/"[^"]*"/g, ''))) continue; // pre-processing puts unquoted braces on lines of their own
+      const scanned = splitWords(line, 1).map((w) => w.text);
+      const lexed = lexWords(line);
+      assert.deepEqual(
+        lexed.map((t) => t.value),
+        scanned,
+        JSON.stringify(line),
+      );
+      lexed.forEach((t, i) => assert.equal(t.type, i === 0 ? (BLOCK_KEYWORDS.has(t.value) ? 'bkw' : 'kw') : 'arg', JSON.stringify(line)));
+    }
+  });
+
+  it('gives the same statements whether a line is handed over as text or with its words found by the pre-processor', () => {
+    // plain lines take the pre-processor's word path; \f makes a line take the text path
+    const text = 'global_defs {\n  router_id  r1\n}\nvirtual_server 10.0.0.1 80 {\n  lb_algo rr\n  protocol TCP\n  real_server 10.0.0.2 80 {\n    weight 2\n  }\n}\n';
+    const odd = text.replace(/\n  /g, '\n\f ');
+    const env = fakeEnvironment({ interfaces: ['lo'] });
+    const a = loadConfigText(text, { env });
+    const b = loadConfigText(odd, { env });
+    assert.deepEqual(b.config.lvs, a.config.lvs);
+    assert.deepEqual(
+      b.diags.list.map((d) => d.message),
+      a.diags.list.map((d) => d.message),
+    );
   });
 });
 

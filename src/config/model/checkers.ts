@@ -10,7 +10,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ErrClass, type Loc } from '../diagnostics.js';
 import type { Stmt } from '../parse.js';
-import { restOfLine, type BlockSpec, type Ctx } from './context.js';
+import { isDigits, restOfLine, type BlockSpec, type Ctx } from './context.js';
 import { parseScript, resolveUser, type ScriptSpec } from './scripts.js';
 import { canonicalIp } from '../../ipvs/addr.js';
 
@@ -40,7 +40,9 @@ export interface SockAddr {
  * after '-' or '/' is ignored; the address must be a literal inet_pton() accepts.
  */
 export function parseSockAddr(text: string): Omit<SockAddr, 'port'> | undefined {
-  const cut = text.search(/[-/]/);
+  const dash = text.indexOf('-');
+  const slash = text.indexOf('/');
+  const cut = dash < 0 ? slash : slash < 0 ? dash : Math.min(dash, slash);
   const ip = cut >= 0 ? text.slice(0, cut) : text;
   if (text.includes(':')) {
     if (!isIPv6(ip) || ip.includes('%')) return undefined;
@@ -52,7 +54,9 @@ export function parseSockAddr(text: string): Omit<SockAddr, 'port'> | undefined 
 
 /** A port word: "0…0" means no port (keepalived v2.0.7+); otherwise 1..65535. */
 export function isZeroPort(p: string | undefined): boolean {
-  return p === undefined || /^0*$/.test(p);
+  if (p === undefined) return true;
+  for (let k = 0; k < p.length; k++) if (p.charCodeAt(k) !== 48) return false;
+  return true;
 }
 
 /**
@@ -63,6 +67,11 @@ export function readTimer(c: Ctx, s: Stmt, i: number, minUs: number, maxUs: numb
   const v = c.arg(s, i);
   if (v === undefined) return undefined;
   const max = maxUs || TIMER_MAX_US;
+  // the common word, whole seconds in plain digits, needs no pattern
+  if (isDigits(v)) {
+    const us = Number(v) * TIMER_HZ;
+    if (Number.isSafeInteger(us) && us >= minUs && us <= max) return us;
+  }
   if (v.startsWith('-')) {
     c.error(s, `negative number '${v}'`, i, ErrClass.INVALID_NUMBER, 'HC_CONFIG_NUMBER');
     return undefined;
@@ -857,7 +866,6 @@ export function readChecker(s: Stmt, scope: CheckerScope, c: Ctx): void {
   const type = s.kw as Checker['type'];
   const spec = specs[type];
   const loc = c.loc(s);
-  const timing0: CheckerTiming = { alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0 };
   const rs = scope.rs;
   const conn: ConnDraft | undefined =
     type === 'MISC_CHECK' || type === 'FILE_CHECK' || type === 'BFD_CHECK'
@@ -865,34 +873,34 @@ export function readChecker(s: Stmt, scope: CheckerScope, c: Ctx): void {
       : type === 'SMTP_CHECK'
         ? { valid: true, touched: false }
         : { ip: rs.ip, family: rs.family, valid: true, touched: false };
-  const connOut = (): ConnOpts => ({ connectIp: rs.ip, family: rs.family, connectPort: rs.configuredPort, connectTimeoutMs: 0 });
   let checker: Checker;
   let defaultRetry = 1;
   let defaultDbr = 1 * TIMER_HZ;
   switch (type) {
     case 'TCP_CHECK':
     case 'PING_CHECK':
-      checker = { type, loc, ...timing0, conn: connOut() };
+      // the timing fields are written out (no spread of a defaults object): one checker per real server
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, conn: connOut(rs) };
       break;
     case 'HTTP_GET':
     case 'SSL_GET':
-      checker = { type, loc, ...timing0, conn: connOut(), urls: [], httpProtocol: '1.0', enableSni: false, fastRecovery: false, tlsCompliant: false };
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, conn: connOut(rs), urls: [], httpProtocol: '1.0', enableSni: false, fastRecovery: false, tlsCompliant: false };
       defaultDbr = 3 * TIMER_HZ;
       break;
     case 'MISC_CHECK':
-      checker = { type, loc, ...timing0, miscPath: '', timeoutMs: 0, dynamic: false };
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, miscPath: '', timeoutMs: 0, dynamic: false };
       defaultRetry = 0;
       break;
     case 'SMTP_CHECK':
-      checker = { type, loc, ...timing0, conn: connOut(), heloName: 'smtpchecker.keepalived.org' };
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, conn: connOut(rs), heloName: 'smtpchecker.keepalived.org' };
       break;
     case 'DNS_CHECK':
-      checker = { type, loc, ...timing0, conn: connOut(), dnsType: 'SOA', name: '' };
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, conn: connOut(rs), dnsType: 'SOA', name: '' };
       defaultRetry = 3;
       defaultDbr = 0;
       break;
     case 'UDP_CHECK':
-      checker = { type, loc, ...timing0, conn: connOut(), requireReply: false, minReplyLength: 0, maxReplyLength: 255 };
+      checker = { type, loc, alpha: false, logAllFailures: false, retry: 1, delayLoopMs: 0, warmupMs: 0, delayBeforeRetryMs: 0, conn: connOut(rs), requireReply: false, minReplyLength: 0, maxReplyLength: 255 };
       break;
     case 'FILE_CHECK':
       checker = { type, loc, trackFile: '', reverse: false };
@@ -946,13 +954,18 @@ export function readChecker(s: Stmt, scope: CheckerScope, c: Ctx): void {
     }
     scope.drafts.push(d);
     for (const h of hosts) {
-      const copy: SmtpCheck = { ...checker, conn: connOut() };
+      const copy: SmtpCheck = { ...checker, conn: connOut(rs) };
       scope.drafts.push({ ...d, checker: copy, conn: h, hosts: undefined });
     }
     return;
   }
   if (conn && !checkLinkLocal(c, s, conn)) return;
   scope.drafts.push(d);
+}
+
+/** A checker's connection before finishLvs fills it in (resolveChecker): the real server's address and port. */
+function connOut(rs: RsRef): ConnOpts {
+  return { connectIp: rs.ip, family: rs.family, connectPort: rs.configuredPort, connectTimeoutMs: 0 };
 }
 
 /** Settings after virtual_server → real_server inheritance (validate_check_config's first loop). */
@@ -985,12 +998,12 @@ export function resolveChecker(d: CheckerDraft, rs: RsInherited): Checker {
     return k;
   }
   const cd = d.conn!;
-  k.conn = {
-    connectIp: cd.ip ?? k.conn.connectIp,
-    family: cd.family ?? k.conn.family,
-    connectPort: cd.port ?? k.conn.connectPort,
-    connectTimeoutMs: usToMs(cd.connectTimeoutUs ?? rs.connectTimeoutUs),
-  };
+  // filled in place: the checker's conn was made for it with these fields in this order
+  const conn = k.conn;
+  conn.connectIp = cd.ip ?? conn.connectIp;
+  conn.family = cd.family ?? conn.family;
+  conn.connectPort = cd.port ?? conn.connectPort;
+  conn.connectTimeoutMs = usToMs(cd.connectTimeoutUs ?? rs.connectTimeoutUs);
   if (cd.bindto !== undefined) k.conn.bindto = cd.bindto;
   if (cd.bindPort !== undefined) k.conn.bindPort = cd.bindPort;
   if (cd.bindIf !== undefined) k.conn.bindIf = cd.bindIf;

@@ -75,6 +75,11 @@ export class Ctx {
   }
 
   uintOf(s: Stmt, i: number, v: string, min: number, max: number): number | undefined {
+    // the common word, plain digits, needs no pattern
+    if (isDigits(v)) {
+      const n = Number(v);
+      if (n <= 4294967295 && n >= min && n <= max) return n;
+    }
     if (/^-/.test(v.trim())) {
       this.error(s, `negative number '${v}'`, i, ErrClass.INVALID_NUMBER, 'HC_CONFIG_NUMBER');
       return undefined;
@@ -187,6 +192,17 @@ export class Ctx {
     this.diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${s.kw}'`, this.loc(s), ErrClass.UNKNOWN_KEYWORD);
     if (suggestion) this.diags.note('HC_CONFIG_DID_YOU_MEAN', `did you mean '${suggestion}'? (in ${spec.name})`, this.loc(s));
   }
+}
+
+/** v is one or more ASCII digits */
+export function isDigits(v: string): boolean {
+  const n = v.length;
+  if (!n) return false;
+  for (let k = 0; k < n; k++) {
+    const ch = v.charCodeAt(k);
+    if (ch < 48 || ch > 57) return false;
+  }
+  return true;
 }
 
 /** Columns of a statement's words, found again from its line (only messages need them). */

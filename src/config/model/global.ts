@@ -1110,6 +1110,10 @@ const globalDefsSpec: BlockSpec<Config> = {
     state_dump_file: pathKw((g, v) => (g.stateDumpFile = v)),
     stats_dump_file: pathKw((g, v) => (g.statsDumpFile = v)),
     json_dump_file: pathKw((g, v) => (g.jsonDumpFile = v)),
+    // the names keepalived's current man page documents for the same settings
+    state_file_location: pathKw((g, v) => (g.stateDumpFile = v)),
+    stats_file_location: pathKw((g, v) => (g.statsDumpFile = v)),
+    json_file_location: pathKw((g, v) => (g.jsonDumpFile = v)),
     lvs_flush_onstop: (s, cfg, c) => {
       // the name before keepalived 2.1.5
       if (s.args.length === 0) cfg.global.lvsFlushOnStop = 'full';

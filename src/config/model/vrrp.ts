@@ -855,6 +855,8 @@ function garpUint(field: 'garpMasterRepeat' | 'garpMasterRefreshRepeat', kw: str
   };
 }
 
+let instanceSpecOnce: BlockSpec<InstState> | undefined;
+
 function instanceSpec(): BlockSpec<InstState> {
   const notify = notifyHandler<VrrpInstanceConfig>(false, () => cur!.cfg);
   let cur: InstState | undefined;
@@ -1295,7 +1297,8 @@ function readInstance(s: Stmt, cfg: Config, c: Ctx): void {
     ttlSet: false,
     authSeen: false,
   };
-  c.walk(s.block, instanceSpec(), t);
+  // the table is made once: instances are read one at a time (its `cur` follows them)
+  c.walk(s.block, (instanceSpecOnce ??= instanceSpec()), t);
   // vrrp_end_handler
   const end = s.end ?? c.loc(s);
   if (!inst.unicastPeers.length && t.ttlSet) {
