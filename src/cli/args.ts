@@ -17,7 +17,10 @@ export interface CliOptions {
   logConsole: boolean;
   logDetail: boolean;
   logFacility?: string;
+  /** -g/--log-file[=FILE]: '' when given without FILE (keepalived.log in $TMPDIR or /tmp) */
   logFile?: string;
+  /** --flush-log-file: write each -g line at once */
+  flushLogFile?: boolean;
   noSyslog: boolean;
   pidFile?: string;
   vrrpPidFile?: string;
@@ -79,13 +82,11 @@ const SPECS: Spec[] = [
   { short: 'l', long: 'log-console', set: flag('logConsole') },
   { short: 'D', long: 'log-detail', set: flag('logDetail') },
   {
-    short: 'S', long: 'log-facility', arg: 'required', set: (o, v) => {
-      if (!/^([0-7]|local[0-7]|user|daemon)$/.test(v!)) return `Invalid log facility '${v}'`;
-      o.logFacility = v;
-    },
+    // keepalived reports an unknown facility on stderr and goes on with LOG_DAEMON (main.ts)
+    short: 'S', long: 'log-facility', arg: 'required', set: str('logFacility'),
   },
-  { short: 'g', long: 'log-file', arg: 'optional', set: (o, v) => void (o.logFile = v ?? '/tmp/keepalived.log') },
-  { long: 'flush-log-file', set: () => undefined },
+  { short: 'g', long: 'log-file', arg: 'optional', set: (o, v) => void (o.logFile = v ?? '') },
+  { long: 'flush-log-file', set: flag('flushLogFile') },
   { short: 'G', long: 'no-syslog', set: flag('noSyslog') },
   {
     short: 'u', long: 'umask', arg: 'required', set: (o, v) => {
@@ -214,7 +215,8 @@ export function usage(): string {
   -l, --log-console            log readable lines to the console
   -D, --log-detail             detailed log messages
   -S, --log-facility=FACILITY  syslog facility ([0-7]|local[0-7]|user|daemon)
-  -g, --log-file[=FILE]        also log to FILE (default /tmp/keepalived.log)
+  -g, --log-file[=FILE]        also log to FILE (default keepalived.log; relative to $TMPDIR or /tmp)
+      --flush-log-file         write each log file line at once
   -G, --no-syslog              don't log via syslog
   -X, --release-vips           drop VIPs on transition from signal
   -V, --dont-release-vrrp      don't remove VRRP VIPs and routes on stop

@@ -50,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     const { genhashMain } = await import('../checkers/genhash.js');
     return genhashMain(o.genhash);
   }
+  const { parseFacility } = await import('../daemon/syslog.js');
+  if (o.logFacility !== undefined && parseFacility(o.logFacility) === undefined) process.stderr.write(`Invalid log facility '${o.logFacility}'\n`);
   const { runDaemon } = await import('../daemon/daemon.js');
   const { defaultHooks } = await import('../daemon/hooks.js');
   return runDaemon(o, defaultHooks());

@@ -5,6 +5,8 @@
  * what changed is restarted.
  */
 import { mkdirSync, rmSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
+import { writeFile, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
@@ -15,9 +17,11 @@ import type { CliOptions } from '../cli/args.js';
 import type { Logger } from '../log.js';
 import { VrrpEngine, type InstanceStatus, type NotifyRequest } from '../vrrp/engine.js';
 import type { VrrpSystem } from '../vrrp/io.js';
-import { createDaemonLogger } from './logging.js';
+import { closeDaemonLogger, createDaemonLogger } from './logging.js';
 import { serveMetrics } from './metrics.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { dumpPaths, formatCheckData, formatData, formatJson, formatStats, statsOf, tmpDir, type DumpSnapshot, type VrrpStatsCounters } from './dumps.js';
+import { onSignal, sigrtmin } from '../net/signal.js';
 
 export const DEFAULT_PID_FILE = '/run/keepalived.pid';
 export const DEFAULT_STATUS_SOCKET = '/run/hacheck.sock';
@@ -64,9 +68,11 @@ export class Daemon {
   private reloadAgain = false;
   private metrics?: { server: import('node:http').Server; loop: import('node:perf_hooks').IntervalHistogram };
   private loopTimer?: NodeJS.Timeout;
+  /** Counters at the last SIGRTMIN+29: later dumps count from there (keepalived zeroes them). */
+  private statsBaseline = new Map<string, VrrpStatsCounters>();
 
   constructor(private readonly o: CliOptions, private readonly hooks: DaemonHooks, log?: Logger) {
-    this.log = log ?? createDaemonLogger({ logConsole: o.logConsole, logDetail: o.logDetail, logFile: o.logFile });
+    this.log = log ?? createDaemonLogger(o);
   }
 
   /** Load and check a configuration; diagnostics go to the log. undefined when it has errors. */
@@ -172,6 +178,63 @@ export class Daemon {
     };
   }
 
+  // -- keepalived's dump files (keepalived(8) SIGNALS) -----------------------------------------
+
+  private dumpSnapshot(): DumpSnapshot {
+    return {
+      vrrp: this.engine?.status() ?? [],
+      lvs: this.lvs?.status() as DumpSnapshot['lvs'],
+      wallMs: Date.now(),
+      monoMs: performance.now(),
+    };
+  }
+
+  private paths() {
+    return dumpPaths(this.loaded!.config.global, tmpDir(process.env));
+  }
+
+  /** Write `text` to `path` whole: a scraper never reads a half-written file. */
+  private async writeDump(path: string, text: string, what: string): Promise<void> {
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, path);
+      this.log.info({ file: path }, `Printing ${what} to ${path}`);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      this.log.error({ file: path, err: (e as Error).message }, `Can't write ${what} to ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** SIGUSR1: keepalived.data (VRRP) and keepalived_check.data (LVS). */
+  async dumpData(): Promise<void> {
+    if (!this.loaded) return;
+    const cfg = this.loaded.config;
+    const snap = this.dumpSnapshot();
+    const p = this.paths();
+    const jobs: Promise<void>[] = [];
+    if (this.engine) jobs.push(this.writeDump(p.data, formatData(cfg, snap), 'VRRP data'));
+    if (this.lvs) jobs.push(this.writeDump(p.check, formatCheckData(cfg, snap), 'checker data'));
+    await Promise.all(jobs);
+  }
+
+  /** SIGUSR2: keepalived.stats; SIGRTMIN+29 (`clear`): then count from zero again. */
+  async dumpStats(clear = false): Promise<void> {
+    if (!this.loaded || !this.engine) return;
+    const snap = this.dumpSnapshot();
+    const text = formatStats(snap, this.statsBaseline);
+    if (clear) for (const st of snap.vrrp) this.statsBaseline.set(st.name, statsOf(st));
+    await this.writeDump(this.paths().stats, text, 'VRRP stats');
+  }
+
+  /** SIGRTMIN+2: keepalived.json (nothing when there is no VRRP instance, as keepalived). */
+  async dumpJson(): Promise<void> {
+    if (!this.loaded || !this.engine) return;
+    const snap = this.dumpSnapshot();
+    if (snap.vrrp.length === 0) return;
+    await this.writeDump(this.paths().json, formatJson(this.loaded.config, snap, this.statsBaseline), 'VRRP JSON');
+  }
+
   private async startStatusSocket(): Promise<void> {
     const path = this.o.statusSocket ?? DEFAULT_STATUS_SOCKET;
     try {
@@ -239,6 +302,7 @@ export class Daemon {
       await this.trackers?.stop();
       await this.engine?.stop();
       await this.notifier?.close();
+      this.statsBaseline.clear();
       await this.startVrrp(cfg);
     }
     if (!this.o.vrrpOnly) await this.lvs?.reload(cfg);
@@ -261,6 +325,7 @@ export class Daemon {
       rmSync(this.o.statusSocket ?? DEFAULT_STATUS_SOCKET, { force: true });
       this.removePidFiles();
       this.log.info({ reason }, 'Stopped hacheck');
+      closeDaemonLogger(this.log);
     })();
     return this.stopping;
   }
@@ -302,7 +367,15 @@ export async function runDaemon(o: CliOptions, hooks: DaemonHooks): Promise<numb
     process.once('SIGTERM', () => bye('SIGTERM'));
     process.once('SIGINT', () => bye('SIGINT'));
     process.on('SIGHUP', () => void d.reload());
-    process.on('SIGUSR1', () => d.log.info({ status: d.status() }, 'Printing VRRP data'));
-    process.on('SIGUSR2', () => d.log.info({ status: d.status() }, 'Printing VRRP stats'));
+    process.on('SIGUSR1', () => void d.dumpData());
+    process.on('SIGUSR2', () => void d.dumpStats());
+    // Real-time signals need the addon: keepalived's SIGRTMIN+2 (JSON) and SIGRTMIN+29 (stats, clear).
+    try {
+      const rtmin = sigrtmin();
+      onSignal(rtmin + 2, () => void d.dumpJson());
+      onSignal(rtmin + 29, () => void d.dumpStats(true));
+    } catch (e) {
+      d.log.warn({ err: (e as Error).message }, `JSON and stats-clear signals unavailable: ${(e as Error).message}`);
+    }
   });
 }
