@@ -12,6 +12,7 @@ import type { DaemonHooks, LvsRuntime } from './daemon.js';
 import { HealthMonitor, type HealthChange } from '../checkers/monitor.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { IpvsadmBackend } from '../ipvs/ipvsadm.js';
+import { chooseIpvsBackend } from '../ipvs/dry-run.js';
 import { realServerId } from '../ipvs/desired.js';
 import { toIpvsSpecs } from '../config/model/lvs.js';
 import type { CliOptions } from '../cli/args.js';
@@ -97,10 +98,13 @@ export function createTrackers(cfg: Config, engine: VrrpEngine, log: Logger) {
   };
 }
 
-/** The LVS half: checkers feeding the IPVS manager, which applies diffs through ipvsadm. */
+/**
+ * The LVS half: checkers feeding the IPVS manager, which applies diffs through ipvsadm,
+ * or, on a kernel without IPVS, logs them (src/ipvs/dry-run.ts).
+ */
 export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promise<LvsRuntime | undefined> {
   if (cfg.lvs.virtualServers.length === 0) return undefined;
-  const backend = new IpvsadmBackend();
+  const { backend } = await chooseIpvsBackend({ log, real: () => new IpvsadmBackend() });
   let monitor = new HealthMonitor(cfg.lvs, { log });
   const last = new Map<string, { reason: string; latencyMs?: number }>();
   const track = (m: HealthMonitor) =>
