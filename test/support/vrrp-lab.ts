@@ -63,10 +63,12 @@ export class Daemon {
   start(extraArgs: string[] = []): this {
     const conf = join(this.dir, 'keepalived.conf');
     const argv = this.impl === 'hacheck'
-      ? ['node', HACHECK, '-n', '-f', conf, '-p', join(this.dir, 'pid'), '--status-socket', join(this.dir, 'status.sock'), ...extraArgs]
+      ? ['env', `TMPDIR=${this.dir}`, 'node', HACHECK, '-n', '-f', conf, '-p', join(this.dir, 'pid'), '--status-socket', join(this.dir, 'status.sock'), ...extraArgs]
       : ['env', `TMPDIR=${this.dir}`, 'keepalived', '-n', '-l', '-D', '-f', conf, '-p', join(this.dir, 'pid'),
         '-r', join(this.dir, 'vrrp.pid'), '-c', join(this.dir, 'checkers.pid'), ...extraArgs];
     this.out = '';
+    // TMPDIR: the default place of both daemons' dump files (keepalived.stats, .data, .json), so
+    // each node has its own and no test clobbers another's.
     // setsid: the daemon leads its own process group, as under the failover harness.
     this.child = this.lab.spawn(this.host, ['setsid', ...argv]);
     this.child.stdout!.setEncoding('utf8');
@@ -143,6 +145,89 @@ export class Daemon {
 
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Where the daemon writes its statistics on SIGUSR2: `$TMPDIR/keepalived.stats` (unless the
+   * config moves it). keepalived 2.2.7 has no keyword for this file, but it honours TMPDIR, which
+   * start() points at this daemon's own directory, so every node has its own file and none
+   * clobbers another's. hacheck writes the same file in the same layout.
+   */
+  get statsFile(): string {
+    return join(this.dir, 'keepalived.stats');
+  }
+
+  /**
+   * SIGUSR2 to the daemon (keepalived's parent forwards it to its VRRP child), then wait for the
+   * stats file to be written whole and parse it. The old file is removed first, so what is read
+   * is the answer to this signal.
+   */
+  async statsDump(timeoutMs = 10_000): Promise<KeepalivedStats> {
+    rmSync(this.statsFile, { force: true });
+    await this.signal('SIGUSR2', false);
+    let stats: KeepalivedStats | undefined;
+    const ok = await until(() => {
+      let text: string;
+      try {
+        text = readFileSync(this.statsFile, 'utf8');
+      } catch {
+        return false;
+      }
+      stats = completeStats(text);
+      return stats !== undefined;
+    }, timeoutMs, 50);
+    if (!ok || !stats) throw new Error(`${this.impl} wrote no complete ${this.statsFile} within ${timeoutMs} ms`);
+    return stats;
+  }
+}
+
+/**
+ * keepalived's SIGUSR2 statistics, per VRRP instance, keyed `Section/Counter` for counters under
+ * a heading (`Packet Errors/Length`, `Authentication Errors/Failure`, `Advertisements/Received`,
+ * `Priority Zero/Sent` …) and by their own name for top-level ones (`Became master`).
+ */
+export type KeepalivedStats = Map<string, Record<string, number>>;
+
+/**
+ * Parse the text of keepalived's `keepalived.stats` (format of vrrp_print_stats(), 2.2.x): a
+ * `VRRP Instance: NAME` line, then two-space-indented counters or headings and
+ * four-space-indented counters under the last heading. Unknown lines are an error, so a format
+ * change cannot make the checks pass vacuously.
+ */
+export function parseKeepalivedStats(text: string): KeepalivedStats {
+  const out: KeepalivedStats = new Map();
+  let cur: Record<string, number> | undefined;
+  let heading: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^VRRP Instance: (\S+)$/.exec(line))) {
+      cur = {};
+      heading = undefined;
+      out.set(m[1]!, cur);
+    } else if (cur && (m = /^ {2}(\S[^:]*):$/.exec(line))) {
+      heading = m[1]!;
+    } else if (cur && (m = /^ {2}(\S[^:]*): (\d+)$/.exec(line))) {
+      heading = undefined;
+      cur[m[1]!] = Number(m[2]);
+    } else if (cur && heading && (m = /^ {4}(\S[^:]*): (\d+)$/.exec(line))) {
+      cur[`${heading}/${m[1]!}`] = Number(m[2]);
+    } else {
+      throw new Error(`keepalived stats: unexpected line ${JSON.stringify(line)}`);
+    }
+  }
+  return out;
+}
+
+/** The parsed stats if `text` is a whole file (each instance ends with `Priority Zero/Sent`). */
+function completeStats(text: string): KeepalivedStats | undefined {
+  if (!text.endsWith('\n')) return undefined;
+  try {
+    const s = parseKeepalivedStats(text);
+    if (s.size === 0 || [...s.values()].some((c) => c['Priority Zero/Sent'] === undefined)) return undefined;
+    return s;
+  } catch {
+    return undefined;
   }
 }
 

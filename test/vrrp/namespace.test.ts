@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { Capture, Lab, canNetns, until } from '../support/netns.js';
-import { Daemon, hasVip, haveKeepalived, instanceBlock, type Impl, type InstanceSpec } from '../support/vrrp-lab.js';
+import { Daemon, hasVip, instanceBlock, type Impl, type InstanceSpec } from '../support/vrrp-lab.js';
 
 const VIP = '10.98.0.50';
 const VIP6 = 'fd00:98::50';
@@ -263,24 +263,5 @@ describe('VRRP in network namespaces', function () {
     assert.ok(await until(() => hasVip(l.host('n1').ns, VIP), 15_000), 'back to MASTER');
   });
 
-  for (const [hacheckNode, kaNode] of [['n1', 'n2'], ['n2', 'n1']] as const) {
-    it(`interop: hacheck as ${hacheckNode === 'n1' ? 'master' : 'backup'} with keepalived 2.2.7, failover both ways`, async function () {
-      if (!haveKeepalived) this.skip();
-      const l = mkLab();
-      const impl = (n: string): Impl => (n === hacheckNode ? 'hacheck' : 'keepalived');
-      const n1 = daemon('n1', impl('n1'), config('n1', [master()]));
-      assert.ok(await until(() => hasVip(l.host('n1').ns, VIP), 15_000), 'n1 master');
-      const n2 = daemon('n2', impl('n2'), config('n2', [backup()]));
-      await new Promise((r) => setTimeout(r, 4000));
-      assert.ok(hasVip(l.host('n1').ns, VIP) && !hasVip(l.host('n2').ns, VIP), 'one master');
-      await n1.signal('SIGTERM');
-      assert.ok(await until(() => hasVip(l.host('n2').ns, VIP), 10_000), 'n2 took over after SIGTERM');
-      n1.start();
-      assert.ok(await until(() => hasVip(l.host('n1').ns, VIP) && !hasVip(l.host('n2').ns, VIP), 15_000), 'n1 preempted back');
-      await n1.signal('SIGKILL');
-      assert.ok(await until(() => hasVip(l.host('n2').ns, VIP), 10_000), 'n2 took over after SIGKILL');
-      void n2;
-      void kaNode;
-    });
-  }
+  // Interoperability with keepalived 2.2.7 is in interop.test.ts.
 });
