@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, canNetns, nsExec, until } from '../support/netns.js';
+import { nsExec, until } from '../support/netns.js';
 import { HACHECK } from '../support/paths.js';
-import { Daemon, hasVip, instanceBlock } from '../support/vrrp-lab.js';
+import { DaemonLab, hasVip, instanceBlock, type Daemon } from '../support/vrrp-lab.js';
 import { parseArgs, SIGNUMS } from '../../src/cli/args.js';
 
 const VIP = '10.97.0.50';
@@ -48,23 +48,7 @@ describe('hacheck command line', function () {
 
 describe('the daemon in a namespace', function () {
   this.timeout(120_000);
-  let lab: Lab | undefined;
-  let d: Daemon | undefined;
-
-  before(function () {
-    if (!canNetns) this.skip();
-  });
-
-  afterEach(async function () {
-    if (d) {
-      if (this.currentTest?.state === 'failed') process.stderr.write(d.output().slice(-4000));
-      await d.stop();
-      d.cleanup();
-    }
-    d = undefined;
-    lab?.destroy();
-    lab = undefined;
-  });
+  const dl = new DaemonLab({ tail: 4000 });
 
   const conf = (prio: number, extra: string[] = []) => [
     'global_defs {', '    router_id n1', '}', '',
@@ -72,50 +56,49 @@ describe('the daemon in a namespace', function () {
   ].join('\n');
 
   function start(text: string, args: string[] = []): Daemon {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] }).up();
-    d = new Daemon(lab, 'n1', 'hacheck', text).start(args);
-    return d;
+    dl.up({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] });
+    return dl.add('n1', 'hacheck', text).start(args);
   }
 
   it('writes its pid file, answers `hacheck status` and serves metrics; removes the VIP and pid file on SIGTERM', async function () {
     const dm = start(conf(255), ['--metrics', '127.0.0.1:9650']);
-    assert.ok(await until(() => hasVip(lab!.host('n1').ns, VIP), 15_000), 'VIP added');
+    assert.ok(await until(() => hasVip(dl.lab!.host('n1').ns, VIP), 15_000), 'VIP added');
     assert.ok(existsSync(join(dm.dir, 'pid')));
-    const st = nsExec(lab!.host('n1').ns, ['node', HACHECK, 'status', '--status-socket', join(dm.dir, 'status.sock')]);
+    const st = nsExec(dl.lab!.host('n1').ns, ['node', HACHECK, 'status', '--status-socket', join(dm.dir, 'status.sock')]);
     assert.match(st, /VI_1\s+51\s+lab0\s+MASTER\s+255\s+255\s+self/);
-    const metrics = nsExec(lab!.host('n1').ns, ['node', '-e', "fetch('http://127.0.0.1:9650/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"]);
+    const metrics = nsExec(dl.lab!.host('n1').ns, ['node', '-e', "fetch('http://127.0.0.1:9650/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"]);
     assert.match(metrics, /hacheck_vrrp_state\{instance="VI_1",vrid="51"\} 2/);
     assert.match(metrics, /hacheck_vrrp_effective_priority\{instance="VI_1",vrid="51"\} 255/);
     assert.match(metrics, /hacheck_event_loop_delay_seconds/);
     await dm.signal('SIGTERM');
-    assert.ok(!hasVip(lab!.host('n1').ns, VIP), 'VIP removed at stop');
+    assert.ok(!hasVip(dl.lab!.host('n1').ns, VIP), 'VIP removed at stop');
     assert.ok(!existsSync(join(dm.dir, 'pid')), 'pid file removed');
     assert.ok(dm.messages().some((m) => /sent 0 priority/.test(m)));
   });
 
   it('-V keeps the VIP at stop', async function () {
     const dm = start(conf(255), ['-V']);
-    assert.ok(await until(() => hasVip(lab!.host('n1').ns, VIP), 15_000));
+    assert.ok(await until(() => hasVip(dl.lab!.host('n1').ns, VIP), 15_000));
     await dm.signal('SIGTERM');
-    assert.ok(hasVip(lab!.host('n1').ns, VIP), 'VIP left in place');
+    assert.ok(hasVip(dl.lab!.host('n1').ns, VIP), 'VIP left in place');
   });
 
   it('SIGHUP with a broken file: refused, the running configuration keeps serving', async function () {
     const dm = start(conf(255));
-    assert.ok(await until(() => hasVip(lab!.host('n1').ns, VIP), 15_000));
+    assert.ok(await until(() => hasVip(dl.lab!.host('n1').ns, VIP), 15_000));
     writeFileSync(join(dm.dir, 'keepalived.conf'), conf(255) + '\nvrrp_instance BROKEN {\n    priority 0\n');
     await dm.signal('SIGHUP', false);
     assert.ok(await dm.waitLog(/Reload refused/, 10_000), 'reload refused');
     await new Promise((r) => setTimeout(r, 1500));
-    assert.ok(hasVip(lab!.host('n1').ns, VIP), 'still serving the VIP');
+    assert.ok(hasVip(dl.lab!.host('n1').ns, VIP), 'still serving the VIP');
     assert.equal(dm.child!.exitCode, null, 'still running');
   });
 
   it('50 SIGHUPs in 5 s: no VIP flap, no crash, the final configuration applied', async function () {
     const dm = start(conf(255));
-    const ns = lab!.host('n1').ns;
+    const ns = dl.lab!.host('n1').ns;
     assert.ok(await until(() => hasVip(ns, VIP), 15_000));
-    const monitor = lab!.spawn('n1', ['ip', '-ts', 'monitor', 'address']);
+    const monitor = dl.lab!.spawn('n1', ['ip', '-ts', 'monitor', 'address']);
     let events = '';
     monitor.stdout!.on('data', (b: Buffer) => (events += b.toString()));
     await new Promise((r) => setTimeout(r, 300));
@@ -136,18 +119,18 @@ describe('the daemon in a namespace', function () {
   });
 
   it('a notify script that hangs is killed at its timeout; the instance goes on', async function () {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] }).up();
+    dl.up({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] });
     const hang = join('/tmp', `hc-hang-${process.pid}.sh`);
     writeFileSync(hang, '#!/bin/sh\nsleep 1000\n');
     chmodSync(hang, 0o755);
     const text = ['global_defs {', '    router_id n1', '    enable_script_security', '    script_user root', '}', '',
       instanceBlock({ state: 'MASTER', priority: 255, vips: [`${VIP}/24 dev lab0`], extra: [`notify_master ${hang}`] }), ''].join('\n');
-    d = new Daemon(lab, 'n1', 'hacheck', text).start(['--notify-timeout', '2']);
-    assert.ok(await until(() => hasVip(lab!.host('n1').ns, VIP), 15_000), 'MASTER despite the hung script');
+    const d = dl.add('n1', 'hacheck', text).start(['--notify-timeout', '2']);
+    assert.ok(await until(() => hasVip(dl.lab!.host('n1').ns, VIP), 15_000), 'MASTER despite the hung script');
     const before = execFileSync('pgrep', ['-f', hang], { encoding: 'utf8' }).trim();
     assert.ok(before, 'the notify script runs');
     assert.ok(await until(() => spawnSync('pgrep', ['-f', hang]).status !== 0, 10_000), 'script killed at its timeout');
-    assert.ok(hasVip(lab!.host('n1').ns, VIP), 'still MASTER');
+    assert.ok(hasVip(dl.lab!.host('n1').ns, VIP), 'still MASTER');
     assert.equal(d.child!.exitCode, null, 'daemon still running');
     void readFileSync;
   });

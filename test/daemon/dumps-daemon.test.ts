@@ -7,35 +7,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, canNetns, until } from '../support/netns.js';
-import { Daemon, hasVip, instanceBlock } from '../support/vrrp-lab.js';
+import { until } from '../support/netns.js';
+import { DaemonLab, hasVip, instanceBlock } from '../support/vrrp-lab.js';
 import { SIGNUMS } from '../../src/cli/args.js';
 
 const VIP = '10.97.3.50';
 
 describe('dump files from the daemon', function () {
   this.timeout(120_000);
-  let lab: Lab | undefined;
-  let d: Daemon | undefined;
-
-  before(function () {
-    if (!canNetns) this.skip();
-  });
-
-  afterEach(async function () {
-    if (d) {
-      if (this.currentTest?.state === 'failed') process.stderr.write(d.output().slice(-4000));
-      await d.stop();
-      d.cleanup();
-    }
-    d = undefined;
-    lab?.destroy();
-    lab = undefined;
-  });
+  const dl = new DaemonLab({ tail: 4000 });
 
   it('SIGUSR1, SIGUSR2, SIGRTMIN+2 and SIGRTMIN+29 write keepalived\'s files where configured', async function () {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.3.11/24' }] }).up();
-    d = new Daemon(lab, 'n1', 'hacheck', '');
+    const lab = dl.up({ hosts: [{ name: 'n1', addr: '10.97.3.11/24' }] });
+    const d = dl.add('n1', 'hacheck', '');
     const dir = d.dir;
     const conf = [
       'global_defs {', '    router_id n1',

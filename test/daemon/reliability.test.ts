@@ -6,10 +6,8 @@
  * once converged, and a gap bounded by the configured timers.
  */
 import assert from 'node:assert/strict';
-import { Lab, Capture, canNetns, nsExec, until } from '../support/netns.js';
-import { Daemon, addresses, instanceBlock } from '../support/vrrp-lab.js';
-import { fetchStatus } from '../../src/cli/status.js';
-import { join } from 'node:path';
+import { Capture, nsExec, until, type Lab } from '../support/netns.js';
+import { DaemonLab, addresses, instanceBlock, vipCount, type Daemon } from '../support/vrrp-lab.js';
 import type { ChildProcess } from 'node:child_process';
 
 const VIP = '10.97.0.50';
@@ -26,23 +24,9 @@ const SLACK_MS = 12_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How often `vip` (a.b.c.d) appears on the interface: a duplicate would be listed twice. */
-function vipCount(ns: string, vip: string): number {
-  return addresses(ns).filter((a) => a.split('/')[0] === vip).length;
-}
-
 function routeCount(ns: string, dst: string): number {
   const j = JSON.parse(nsExec(ns, ['ip', '-j', 'route', 'show'])) as { dst: string }[];
   return j.filter((r) => r.dst === dst).length;
-}
-
-async function stateOf(d: Daemon): Promise<string | undefined> {
-  try {
-    const st = await fetchStatus(join(d.dir, 'status.sock'), 2000);
-    return st.vrrp[0]?.state;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `ip monitor address` in a namespace, recorded as text. */
@@ -55,23 +39,7 @@ function monitor(lab: Lab, host: string): { child: ChildProcess; text: () => str
 
 describe('reliability: SIGKILL then restart (VIPs, virtual_routes)', function () {
   this.timeout(120_000);
-  let lab: Lab | undefined;
-  const daemons: Daemon[] = [];
-
-  before(function () {
-    if (!canNetns) this.skip();
-  });
-
-  afterEach(async function () {
-    for (const d of daemons) {
-      if (this.currentTest?.state === 'failed') process.stderr.write(`--- ${d.host}\n${d.output().slice(-3000)}\n`);
-      await d.stop();
-      d.cleanup();
-    }
-    daemons.length = 0;
-    lab?.destroy();
-    lab = undefined;
-  });
+  const dl = new DaemonLab();
 
   const conf = (host: string, o: { state: 'MASTER' | 'BACKUP'; priority: number; extra?: string[] }) => [
     'global_defs {', `    router_id ${host}`, '}', '',
@@ -81,14 +49,33 @@ describe('reliability: SIGKILL then restart (VIPs, virtual_routes)', function ()
     }), '',
   ].join('\n');
 
-  function daemon(host: string, text: string): Daemon {
-    const d = new Daemon(lab!, host, 'hacheck', text);
-    daemons.push(d);
-    return d;
+  const daemon = (host: string, text: string): Daemon => dl.add(host, 'hacheck', text);
+  const stateOf = (d: Daemon) => d.vrrpState();
+
+  /** A two-node lab (n1 10.97.0.11, n2 10.97.0.12). */
+  function twoNodes(): { lab: Lab; ns1: string; ns2: string } {
+    const lab = dl.up({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }, { name: 'n2', addr: '10.97.0.12/24' }] });
+    return { lab, ns1: lab.host('n1').ns, ns2: lab.host('n2').ns };
+  }
+
+  /**
+   * n2 joins as BACKUP (priority 100) under the running master `d1`; then `d1` is SIGKILLed and
+   * its directory removed. n2 must take over within Master_Down_Interval, while the VIP stays
+   * behind in n1's kernel (nothing released it). Returns n2's daemon.
+   */
+  async function killMasterUnderBackup(d1: Daemon, ns1: string, ns2: string): Promise<Daemon> {
+    const d2 = daemon('n2', conf('n2', { state: 'BACKUP', priority: 100 })).start();
+    assert.ok(await until(async () => (await stateOf(d2)) === 'BACKUP', 20_000), 'n2 BACKUP');
+    await d1.signal('SIGKILL');
+    dl.drop(d1);
+    d1.cleanup();
+    assert.ok(await until(async () => (await stateOf(d2)) === 'MASTER' && vipCount(ns2, VIP) === 1, MASTER_DOWN_MS + SLACK_MS), 'n2 takes over');
+    assert.equal(vipCount(ns1, VIP), 1, 'the killed node still holds the stale VIP');
+    return d2;
   }
 
   it('a lone master: VIPs and route left behind are reconciled, each once, MASTER again within the timers', async function () {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] }).up();
+    const lab = dl.up({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }] });
     const ns = lab.host('n1').ns;
     const text = conf('n1', { state: 'MASTER', priority: 200 });
     let d = daemon('n1', text).start();
@@ -104,7 +91,7 @@ describe('reliability: SIGKILL then restart (VIPs, virtual_routes)', function ()
     const mon = monitor(lab, 'n1');
     await sleep(200);
     d.cleanup();
-    daemons.length = 0;
+    dl.drop(d);
     const t0 = Date.now();
     d = daemon('n1', text).start();
     // Adverts resume: the first advertisement the restarted daemon sends.
@@ -124,20 +111,11 @@ describe('reliability: SIGKILL then restart (VIPs, virtual_routes)', function ()
   });
 
   it('master killed, backup takes over, master restarted: preempts back, the backup releases, no dual master once converged', async function () {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }, { name: 'n2', addr: '10.97.0.12/24' }] }).up();
-    const ns1 = lab.host('n1').ns;
-    const ns2 = lab.host('n2').ns;
+    const { lab, ns1, ns2 } = twoNodes();
     const t1 = conf('n1', { state: 'MASTER', priority: 200 });
     let d1 = daemon('n1', t1).start();
     assert.ok(await until(async () => (await stateOf(d1)) === 'MASTER', 20_000), 'n1 MASTER');
-    const d2 = daemon('n2', conf('n2', { state: 'BACKUP', priority: 100 })).start();
-    assert.ok(await until(async () => (await stateOf(d2)) === 'BACKUP', 20_000), 'n2 BACKUP');
-
-    await d1.signal('SIGKILL');
-    daemons.splice(daemons.indexOf(d1), 1);
-    d1.cleanup();
-    assert.ok(await until(async () => (await stateOf(d2)) === 'MASTER' && vipCount(ns2, VIP) === 1, MASTER_DOWN_MS + SLACK_MS), 'n2 takes over');
-    assert.equal(vipCount(ns1, VIP), 1, 'the killed node still holds the stale VIP');
+    const d2 = await killMasterUnderBackup(d1, ns1, ns2);
 
     const mon = monitor(lab, 'n1');
     await sleep(300);
@@ -162,20 +140,11 @@ describe('reliability: SIGKILL then restart (VIPs, virtual_routes)', function ()
   });
 
   it('master killed, backup takes over, restarted node (nopreempt) stays BACKUP: its stale VIP is removed and stays removed', async function () {
-    lab = new Lab({ hosts: [{ name: 'n1', addr: '10.97.0.11/24' }, { name: 'n2', addr: '10.97.0.12/24' }] }).up();
-    const ns1 = lab.host('n1').ns;
-    const ns2 = lab.host('n2').ns;
+    const { ns1, ns2 } = twoNodes();
     const t1 = conf('n1', { state: 'BACKUP', priority: 150, extra: ['nopreempt'] });
     let d1 = daemon('n1', t1).start();
     assert.ok(await until(async () => (await stateOf(d1)) === 'MASTER' && vipCount(ns1, VIP) === 1, 20_000), 'n1 MASTER (alone)');
-    const d2 = daemon('n2', conf('n2', { state: 'BACKUP', priority: 100 })).start();
-    assert.ok(await until(async () => (await stateOf(d2)) === 'BACKUP', 20_000), 'n2 BACKUP');
-
-    await d1.signal('SIGKILL');
-    daemons.splice(daemons.indexOf(d1), 1);
-    d1.cleanup();
-    assert.ok(await until(async () => (await stateOf(d2)) === 'MASTER' && vipCount(ns2, VIP) === 1, MASTER_DOWN_MS + SLACK_MS), 'n2 takes over');
-    assert.equal(vipCount(ns1, VIP), 1, 'stale VIP on the killed node');
+    const d2 = await killMasterUnderBackup(d1, ns1, ns2);
 
     const t0 = Date.now();
     d1 = daemon('n1', t1).start();

@@ -17,8 +17,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, canNetns, nsExec, until } from '../support/netns.js';
-import { Daemon, addresses, instanceBlock } from '../support/vrrp-lab.js';
+import { nsExec, until } from '../support/netns.js';
+import { DaemonLab, instanceBlock, vipCount, type Daemon } from '../support/vrrp-lab.js';
 import { fetchStatus } from '../../src/cli/status.js';
 
 const VIP = '10.97.0.50';
@@ -59,10 +59,6 @@ let buf = '';
 process.stdin.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { const [cmd, p] = buf.slice(0, i).split(' '); buf = buf.slice(i + 1); (cmd === 'open' ? open : close)(Number(p)); } });
 `;
 
-function vipCount(ns: string): number {
-  return addresses(ns).filter((a) => a.split('/')[0] === VIP).length;
-}
-
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
@@ -78,33 +74,17 @@ function heapMb(ns: string, port: number): { heapMb: number; heapTotalMb: number
   return { heapMb: get('heap_size_used_bytes'), heapTotalMb: get('heap_size_total_bytes') };
 }
 
-async function stateOf(d: Daemon): Promise<string | undefined> {
-  try {
-    return (await fetchStatus(join(d.dir, 'status.sock'), 2000)).vrrp[0]?.state;
-  } catch {
-    return undefined;
-  }
-}
+const stateOf = (d: Daemon) => d.vrrpState();
 
 describe('soak (compressed): 70 s of failovers and real-server flaps, memory stable', function () {
   this.timeout(LOOP_MS + 50_000);
-  let lab: Lab | undefined;
+  // One test with one long-lived lab: torn down after it (killing the listeners with the lab).
+  const dl = new DaemonLab({ teardown: 'after' });
   let listeners: ChildProcess | undefined;
-  const daemons: Daemon[] = [];
   const trackFile = `/tmp/hc-soak-track-${process.pid}`;
 
-  before(function () {
-    if (!canNetns) this.skip();
-  });
-
-  after(async function () {
-    for (const d of daemons) {
-      if (this.currentTest?.state === 'failed') process.stderr.write(`--- ${d.host}\n${d.output().slice(-3000)}\n`);
-      await d.stop();
-      d.cleanup();
-    }
+  after(function () {
     listeners?.kill('SIGKILL');
-    lab?.destroy();
     rmSync(trackFile, { force: true });
   });
 
@@ -123,19 +103,17 @@ describe('soak (compressed): 70 s of failovers and real-server flaps, memory sta
   ].join('\n');
 
   it('no crash, one MASTER with the VIP once at the end, RSS growth bounded', async function () {
-    lab = new Lab({
+    const lab = dl.up({
       hosts: [{ name: 'n1', addr: '10.97.0.11/24' }, { name: 'n2', addr: '10.97.0.12/24' }, { name: 'rs', addr: `${RS_IP}/24` }],
-    }).up();
+    });
     const ns1 = lab.host('n1').ns;
     const ns2 = lab.host('n2').ns;
     listeners = lab.spawn('rs', ['node', '-e', LISTENERS_JS, RS_IP, ...PORTS.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
     writeFileSync(trackFile, '0\n');
 
     const c1 = conf('n1', 'MASTER', 150, false);
-    let d1 = new Daemon(lab, 'n1', 'hacheck', c1).start();
-    daemons.push(d1);
-    const d2 = new Daemon(lab, 'n2', 'hacheck', conf('n2', 'BACKUP', 100, true)).start(['--metrics', '127.0.0.1:9651']);
-    daemons.push(d2);
+    let d1 = dl.add('n1', 'hacheck', c1).start();
+    const d2 = dl.add('n2', 'hacheck', conf('n2', 'BACKUP', 100, true)).start(['--metrics', '127.0.0.1:9651']);
     assert.ok(await until(async () => (await stateOf(d1)) === 'MASTER' && (await stateOf(d2)) === 'BACKUP', 30_000), 'initial roles');
     const pid2 = d2.pid()!;
 
@@ -166,9 +144,8 @@ describe('soak (compressed): 70 s of failovers and real-server flaps, memory sta
         assert.equal(d1.child!.exitCode, null, `n1 crashed:\n${d1.output().slice(-2000)}`);
         await d1.stop();
         d1.cleanup();
-        daemons.splice(daemons.indexOf(d1), 1);
-        d1 = new Daemon(lab, 'n1', 'hacheck', c1).start();
-        daemons.push(d1);
+        dl.drop(d1);
+        d1 = dl.add('n1', 'hacheck', c1).start();
         restarts++;
         nextRestart = Date.now() + 12_000;
       }
@@ -197,8 +174,8 @@ describe('soak (compressed): 70 s of failovers and real-server flaps, memory sta
     writeFileSync(trackFile, '0\n');
     for (const p of closed) listeners.stdin!.write(`open ${p}\n`);
     assert.ok(
-      await until(async () => (await stateOf(d1)) === 'MASTER' && (await stateOf(d2)) === 'BACKUP' && vipCount(ns1) === 1 && vipCount(ns2) === 0, 20_000),
-      `final state: n1 ${await stateOf(d1)}, n2 ${await stateOf(d2)}, VIP n1×${vipCount(ns1)} n2×${vipCount(ns2)}`,
+      await until(async () => (await stateOf(d1)) === 'MASTER' && (await stateOf(d2)) === 'BACKUP' && vipCount(ns1, VIP) === 1 && vipCount(ns2, VIP) === 0, 20_000),
+      `final state: n1 ${await stateOf(d1)}, n2 ${await stateOf(d2)}, VIP n1×${vipCount(ns1, VIP)} n2×${vipCount(ns2, VIP)}`,
     );
     // Stable for 2 s (no dual master, no flap).
     for (let i = 0; i < 10; i++) {

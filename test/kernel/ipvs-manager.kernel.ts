@@ -9,11 +9,8 @@
 // Real servers answer HTTP on :8080 with their name and route via the director (LVS-NAT).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { join } from 'node:path';
 
 import { pino } from 'pino';
 
@@ -24,22 +21,7 @@ import { IpvsManager } from '../../src/ipvs/manager.js';
 import type { AppliedEvent } from '../../src/ipvs/manager.js';
 import { healthSourceFor } from './tcp-health.js';
 import type { StartableHealth } from './tcp-health.js';
-
-const run = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const ipvsadm = (...args: string[]): string => run('ipvsadm', ...args);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const PY = '/usr/bin/python3';
-const SERVER_PY = `
-import http.server, sys
-name, ip, port = sys.argv[1:4]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = (name + "\\n").encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer((ip, int(port)), H).serve_forever()
-`;
+import { NatLab, PY, SERVER_PY, conns, ipvsadm, run, skipUnlessKernel, sleep, until, waitPort, writeTimings } from './support.js';
 
 // Checker timing: delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1.
 // A dead real server is out within delay_loop + connect_timeout×(retry+1) + delay_before_retry×retry = 4 s.
@@ -131,41 +113,6 @@ function lvsOf(text: string): LvsConfig {
   return r.config.lvs;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<number> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-  return performance.now() - t0;
-}
-
-function portOpen(ip: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: ip, port });
-    const t = setTimeout(() => (s.destroy(), resolve(false)), 1000);
-    s.once('connect', () => (clearTimeout(t), s.destroy(), resolve(true)));
-    s.once('error', () => (clearTimeout(t), resolve(false)));
-  });
-}
-
-/** `ipvsadm -L -n --stats`: Conns per "service" and "service dest" line. */
-function conns(): Map<string, number> {
-  const out = new Map<string, number>();
-  let svc = '';
-  for (const line of ipvsadm('-L', '-n', '--stats').split('\n')) {
-    let m = /^TCP\s+(\S+)\s+(\d+)/.exec(line);
-    if (m) {
-      svc = m[1]!;
-      out.set(svc, Number(m[2]));
-      continue;
-    }
-    m = /^\s+->\s+(\S+)\s+(\d+)/.exec(line);
-    if (m && svc) out.set(`${svc} ${m[1]}`, Number(m[2]));
-  }
-  return out;
-}
-
 const timings: Record<string, number> = {};
 
 describe('kernel: IpvsManager with real servers in namespaces', function () {
@@ -180,11 +127,7 @@ describe('kernel: IpvsManager with real servers in namespaces', function () {
   const startServer = async (name: string, ip: string): Promise<void> => {
     const child = spawn('ip', ['netns', 'exec', `hcm${name}`, PY, '-c', SERVER_PY, name, ip, '8080'], { stdio: 'ignore' });
     servers.set(name, child);
-    const t0 = performance.now();
-    while (!(await portOpen(ip, 8080))) {
-      if (performance.now() - t0 > 60_000) throw new Error(`${name} did not start`);
-      await sleep(200);
-    }
+    await waitPort(ip, 8080, name);
   };
   const stopServer = async (name: string): Promise<void> => {
     const c = servers.get(name);
@@ -196,43 +139,18 @@ describe('kernel: IpvsManager with real servers in namespaces', function () {
   };
   const curl = (): string => {
     try {
-      return run('ip', 'netns', 'exec', 'hcmc', 'curl', '-s', '--max-time', '5', 'http://192.168.100.10/').trim();
+      return run('ip', 'netns', 'exec', net.clientNs, 'curl', '-s', '--max-time', '5', 'http://192.168.100.10/').trim();
     } catch {
       return '(failed)';
     }
   };
   const save = () => ipvsadm('-S', '-n');
+  const net = new NatLab('hcm', '192.168.100', ['10.0.1', '10.0.2']);
 
   before(async function () {
-    try {
-      ipvsadm('-C');
-      run('ip', 'netns', 'list');
-      usable = true;
-    } catch (e) {
-      console.log(`SKIP: no usable IPVS/netns here (${(e as Error).message.split('\n')[0]}); run scripts/test-kernel.sh`);
-      this.skip();
-    }
-    run('sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    run('ip', 'netns', 'add', 'hcmc');
-    run('ip', 'link', 'add', 'hcmc0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'hcmc');
-    run('ip', 'addr', 'add', '192.168.100.1/24', 'dev', 'hcmc0');
-    run('ip', 'addr', 'add', '192.168.100.10/32', 'dev', 'hcmc0');
-    run('ip', 'link', 'set', 'hcmc0', 'up');
-    run('ip', '-n', 'hcmc', 'addr', 'add', '192.168.100.2/24', 'dev', 'eth0');
-    run('ip', '-n', 'hcmc', 'link', 'set', 'lo', 'up');
-    run('ip', '-n', 'hcmc', 'link', 'set', 'eth0', 'up');
-    run('ip', '-n', 'hcmc', 'route', 'add', 'default', 'via', '192.168.100.1');
-    for (const i of [1, 2]) {
-      const ns = `hcmrs${i}`;
-      run('ip', 'netns', 'add', ns);
-      run('ip', 'link', 'add', `hcmrs${i}h`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      run('ip', 'addr', 'add', `10.0.${i}.1/24`, 'dev', `hcmrs${i}h`);
-      run('ip', 'link', 'set', `hcmrs${i}h`, 'up');
-      run('ip', '-n', ns, 'addr', 'add', `10.0.${i}.2/24`, 'dev', 'eth0');
-      run('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-      run('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
-      run('ip', '-n', ns, 'route', 'add', 'default', 'via', `10.0.${i}.1`);
-    }
+    skipUnlessKernel(this);
+    usable = true;
+    net.up();
     await Promise.all([startServer('rs1', '10.0.1.2'), startServer('rs2', '10.0.2.2')]);
   });
 
@@ -241,20 +159,8 @@ describe('kernel: IpvsManager with real servers in namespaces', function () {
     await mgr?.stop();
     for (const name of [...servers.keys()]) await stopServer(name);
     if (!usable) return;
-    for (const ns of ['hcmc', 'hcmrs1', 'hcmrs2']) {
-      try {
-        run('ip', 'netns', 'del', ns);
-      } catch {
-        /* absent */
-      }
-    }
-    try {
-      ipvsadm('-C');
-    } catch {
-      /* nothing to clean */
-    }
-    const out = process.env.HACHECK_KERNEL_OUT;
-    if (out) writeFileSync(join(out, 'ipvs-manager-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+    net.down();
+    writeTimings('ipvs-manager-timings.json', timings);
   });
 
   afterEach(function () {

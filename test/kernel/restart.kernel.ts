@@ -14,27 +14,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const HACHECK = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'hacheck.js');
-const run = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const ipvsadm = (...args: string[]): string => run('ipvsadm', ...args);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const PY = '/usr/bin/python3';
-const SERVER_PY = `
-import http.server, sys
-name, ip, port = sys.argv[1:4]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = (name + "\\n").encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer((ip, int(port)), H).serve_forever()
-`;
+import { HACHECK } from '../support/paths.js';
+import { NatLab, PY, SERVER_PY, conns, ipvsadm, run, skipUnlessKernel, sleep, until, waitPort, writeTimings } from './support.js';
 
 /** A client in the client namespace: one GET through the VIP every 100 ms, a JSON line per answer. */
 const CLIENT_JS = `
@@ -78,41 +62,6 @@ const EXPECTED = `-A -t 192.168.110.10:80 -s rr
 -a -t 192.168.110.10:80 -r 10.0.12.2:8080 -m -w 1
 `;
 
-function portOpen(ip: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: ip, port });
-    const t = setTimeout(() => (s.destroy(), resolve(false)), 1000);
-    s.once('connect', () => (clearTimeout(t), s.destroy(), resolve(true)));
-    s.once('error', () => (clearTimeout(t), resolve(false)));
-  });
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<number> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-  return performance.now() - t0;
-}
-
-/** `ipvsadm -L -n --stats`: Conns per service and per "service dest". */
-function conns(): Map<string, number> {
-  const out = new Map<string, number>();
-  let svc = '';
-  for (const line of ipvsadm('-L', '-n', '--stats').split('\n')) {
-    let m = /^TCP\s+(\S+)\s+(\d+)/.exec(line);
-    if (m) {
-      svc = m[1]!;
-      out.set(svc, Number(m[2]));
-      continue;
-    }
-    m = /^\s+->\s+(\S+)\s+(\d+)/.exec(line);
-    if (m && svc) out.set(`${svc} ${m[1]}`, Number(m[2]));
-  }
-  return out;
-}
-
 const timings: Record<string, number> = {};
 
 describe('kernel: hacheck SIGKILLed and restarted adopts its IPVS table', function () {
@@ -124,6 +73,7 @@ describe('kernel: hacheck SIGKILLed and restarted adopts its IPVS table', functi
   const answers: { t: number; ok: boolean; who?: string; err?: string }[] = [];
   let usable = false;
   const save = () => ipvsadm('-S', '-n');
+  const net = new NatLab('hcr', '192.168.110', ['10.0.11', '10.0.12']);
 
   const startHacheck = (): ChildProcess => {
     hcOut = '';
@@ -144,45 +94,13 @@ describe('kernel: hacheck SIGKILLed and restarted adopts its IPVS table', functi
   };
 
   before(async function () {
-    try {
-      ipvsadm('-C');
-      run('ip', 'netns', 'list');
-      usable = true;
-    } catch (e) {
-      console.log(`SKIP: no usable IPVS/netns here (${(e as Error).message.split('\n')[0]}); run scripts/test-kernel.sh`);
-      this.skip();
-    }
+    skipUnlessKernel(this);
+    usable = true;
     dir = mkdtempSync(join(tmpdir(), 'hc-restart-'));
     writeFileSync(join(dir, 'keepalived.conf'), CONFIG);
-    run('sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    run('ip', 'netns', 'add', 'hcrc');
-    run('ip', 'link', 'add', 'hcrc0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'hcrc');
-    run('ip', 'addr', 'add', '192.168.110.1/24', 'dev', 'hcrc0');
-    run('ip', 'addr', 'add', '192.168.110.10/32', 'dev', 'hcrc0');
-    run('ip', 'link', 'set', 'hcrc0', 'up');
-    run('ip', '-n', 'hcrc', 'addr', 'add', '192.168.110.2/24', 'dev', 'eth0');
-    run('ip', '-n', 'hcrc', 'link', 'set', 'lo', 'up');
-    run('ip', '-n', 'hcrc', 'link', 'set', 'eth0', 'up');
-    run('ip', '-n', 'hcrc', 'route', 'add', 'default', 'via', '192.168.110.1');
-    for (const i of [1, 2]) {
-      const ns = `hcrrs${i}`;
-      run('ip', 'netns', 'add', ns);
-      run('ip', 'link', 'add', `hcrrs${i}h`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      run('ip', 'addr', 'add', `10.0.1${i}.1/24`, 'dev', `hcrrs${i}h`);
-      run('ip', 'link', 'set', `hcrrs${i}h`, 'up');
-      run('ip', '-n', ns, 'addr', 'add', `10.0.1${i}.2/24`, 'dev', 'eth0');
-      run('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-      run('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
-      run('ip', '-n', ns, 'route', 'add', 'default', 'via', `10.0.1${i}.1`);
-      spawnIn(ns, [PY, '-c', SERVER_PY, `rs${i}`, `10.0.1${i}.2`, '8080']);
-    }
-    for (const ip of ['10.0.11.2', '10.0.12.2']) {
-      const t0 = performance.now();
-      while (!(await portOpen(ip, 8080))) {
-        if (performance.now() - t0 > 60_000) throw new Error(`${ip}:8080 did not start`);
-        await sleep(200);
-      }
-    }
+    net.up();
+    for (const i of [1, 2]) spawnIn(net.rsNs(i), [PY, '-c', SERVER_PY, `rs${i}`, `10.0.1${i}.2`, '8080']);
+    for (const ip of ['10.0.11.2', '10.0.12.2']) await waitPort(ip, 8080);
   });
 
   after(async function () {
@@ -192,26 +110,9 @@ describe('kernel: hacheck SIGKILLed and restarted adopts its IPVS table', functi
       await Promise.race([gone, sleep(3000)]);
     }
     if (!usable) return;
-    for (const ns of ['hcrc', 'hcrrs1', 'hcrrs2']) {
-      try {
-        run('ip', 'netns', 'del', ns);
-      } catch {
-        /* absent */
-      }
-    }
-    try {
-      run('ip', 'link', 'del', 'hcrc0');
-    } catch {
-      /* gone with its peer */
-    }
-    try {
-      ipvsadm('-C');
-    } catch {
-      /* nothing to clean */
-    }
+    net.down();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    const out = process.env.HACHECK_KERNEL_OUT;
-    if (out) writeFileSync(join(out, 'restart-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+    writeTimings('restart-timings.json', timings);
   });
 
   afterEach(function () {
@@ -223,7 +124,7 @@ describe('kernel: hacheck SIGKILLed and restarted adopts its IPVS table', functi
     hc = startHacheck();
     await until('table', () => save() === EXPECTED, 60_000 + VM_SLACK_MS, 200);
     timings['start → table complete'] = performance.now() - t0;
-    client = spawnIn('hcrc', ['node', '-e', CLIENT_JS]);
+    client = spawnIn(net.clientNs, ['node', '-e', CLIENT_JS]);
     let buf = '';
     client.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;

@@ -222,6 +222,19 @@ export class Capture {
   }
 }
 
+/**
+ * tcpdump -vv prints a packet's IP header on one line and the rest (VRRP, ARP details) on
+ * indented continuation lines; join each packet back into one line.
+ */
+export function joinedLines(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    if (/^\s/.test(l) && out.length) out[out.length - 1] += ' ' + l.trim();
+    else out.push(l);
+  }
+  return out;
+}
+
 /** Poll `pred` every `stepMs` until it is true or `timeoutMs` passes; returns its last value. */
 export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
   const end = Date.now() + timeoutMs;

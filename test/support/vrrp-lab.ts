@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { HACHECK } from './paths.js';
-import { nsExec, until, type Lab } from './netns.js';
+import { Lab, canNetns, nsExec, until, type LabOptions } from './netns.js';
+import { fetchStatus } from '../../src/cli/status.js';
 
 export type Impl = 'hacheck' | 'keepalived';
 
@@ -147,6 +148,15 @@ export class Daemon {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The first VRRP instance's state from the status socket, or undefined while it does not answer. */
+  async vrrpState(timeoutMs = 2000): Promise<string | undefined> {
+    try {
+      return (await fetchStatus(join(this.dir, 'status.sock'), timeoutMs)).vrrp[0]?.state;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Where the daemon writes its statistics on SIGUSR2: `$TMPDIR/keepalived.stats` (unless the
    * config moves it). keepalived 2.2.7 has no keyword for this file, but it honours TMPDIR, which
@@ -231,6 +241,91 @@ function completeStats(text: string): KeepalivedStats | undefined {
   }
 }
 
+/**
+ * The lab and daemons of one mocha `describe`, with its hooks: the suite is skipped without
+ * root and `ip netns` (or without keepalived when asked), and after each test (or after all of
+ * them) every daemon still listed is stopped and its directory removed, its output printed
+ * first when the test failed, then the lab is destroyed, also when the test failed.
+ */
+export class DaemonLab {
+  lab?: Lab;
+  readonly daemons: Daemon[] = [];
+
+  /**
+   * Register the hooks in the calling `describe`. `teardown: 'after'` tears down once after the
+   * last test (a suite whose one test builds a long-lived lab); `tail` is how much of a failed
+   * daemon's output is printed.
+   */
+  constructor(opts: { keepalived?: boolean; teardown?: 'afterEach' | 'after'; tail?: number } = {}) {
+    const tail = opts.tail ?? 3000;
+    before(function () {
+      if (!canNetns) {
+        process.stderr.write('    (skipped: needs root and `ip netns`)\n');
+        this.skip();
+      }
+      if (opts.keepalived && !haveKeepalived) {
+        process.stderr.write('    (skipped: keepalived 2.x is not installed)\n');
+        this.skip();
+      }
+    });
+    const self = this;
+    (opts.teardown === 'after' ? after : afterEach)(async function () {
+      await self.teardown(this.currentTest?.state === 'failed', tail);
+    });
+  }
+
+  /** Build the lab (destroyed by the hooks). */
+  up(opts: LabOptions): Lab {
+    this.lab = new Lab(opts).up();
+    return this.lab;
+  }
+
+  /**
+   * The usual VRRP lab: n1 (`net`.11/24) and n2 (`net`.12/24) as peers, and mon (`net`.100/24)
+   * to capture on. `net6` (e.g. `fd00:98`) also gives n1 and n2 `net6`::11/64 and ::12/64 and
+   * keeps IPv6 on.
+   */
+  peers(net: string, net6?: string): Lab {
+    return this.up({
+      hosts: [
+        { name: 'n1', addr: `${net}.11/24`, addr6: net6 && `${net6}::11/64` },
+        { name: 'n2', addr: `${net}.12/24`, addr6: net6 && `${net6}::12/64` },
+        { name: 'mon', addr: `${net}.100/24` },
+      ],
+      ipv6: net6 !== undefined,
+    });
+  }
+
+  /** A daemon on `host`, started; the hooks stop it and remove its directory. */
+  start(host: string, impl: Impl, config: string): Daemon {
+    return this.add(host, impl, config).start();
+  }
+
+  /** A daemon on `host`, not started yet; the hooks stop it and remove its directory. */
+  add(host: string, impl: Impl, config: string): Daemon {
+    if (!this.lab) throw new Error('DaemonLab.add before up()');
+    const d = new Daemon(this.lab, host, impl, config);
+    this.daemons.push(d);
+    return d;
+  }
+
+  /** Forget `d`: the test killed it and removed its directory itself. */
+  drop(d: Daemon): void {
+    const i = this.daemons.indexOf(d);
+    if (i >= 0) this.daemons.splice(i, 1);
+  }
+
+  async teardown(failed: boolean, tail = 3000): Promise<void> {
+    for (const d of this.daemons.splice(0)) {
+      if (failed) process.stderr.write(`--- ${d.impl} in ${d.host}:\n${d.output().slice(-tail)}\n`);
+      await d.stop();
+      d.cleanup();
+    }
+    this.lab?.destroy();
+    this.lab = undefined;
+  }
+}
+
 /** Addresses on an interface in a namespace. */
 export function addresses(ns: string, iface = 'lab0'): string[] {
   const j = JSON.parse(nsExec(ns, ['ip', '-j', 'addr', 'show', 'dev', iface])) as { addr_info: { local: string; prefixlen: number }[] }[];
@@ -239,6 +334,11 @@ export function addresses(ns: string, iface = 'lab0'): string[] {
 
 export function hasVip(ns: string, vip: string, iface = 'lab0'): boolean {
   return addresses(ns, iface).some((a) => a === vip || a.startsWith(`${vip}/`));
+}
+
+/** How often `vip` (a.b.c.d) is on the interface: a duplicate would be listed twice. */
+export function vipCount(ns: string, vip: string, iface = 'lab0'): number {
+  return addresses(ns, iface).filter((a) => a.split('/')[0] === vip).length;
 }
 
 export const haveKeepalived: boolean = (() => {

@@ -9,13 +9,13 @@
  * or version error has no counter in the stats file).
  */
 import assert from 'node:assert/strict';
-import { Capture, Lab, canNetns, until } from '../support/netns.js';
+import { Capture, joinedLines, until, type Lab } from '../support/netns.js';
 import {
-  Daemon,
+  DaemonLab,
   hasVip,
-  haveKeepalived,
   instanceBlock,
   parseKeepalivedStats,
+  type Daemon,
   type Impl,
   type InstanceSpec,
   type KeepalivedStats,
@@ -30,16 +30,6 @@ function config(name: string, inst: InstanceSpec): string {
   return ['global_defs {', `    router_id ${name}`, '}', '', instanceBlock(inst), ''].join('\n');
 }
 
-/** tcpdump -vv prints the IP header on one line and the VRRP part on the next; join them. */
-function joined(lines: string[]): string[] {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (/^\s/.test(l) && out.length) out[out.length - 1] += ' ' + l.trim();
-    else out.push(l);
-  }
-  return out;
-}
-
 interface Advert {
   t: number;
   src: string;
@@ -52,7 +42,7 @@ interface Advert {
 /** VRRP adverts seen by tcpdump -n -e -tt -vv: time (s), source, version, vrid, priority. */
 function adverts(lines: string[]): Advert[] {
   const out: Advert[] = [];
-  for (const l of joined(lines)) {
+  for (const l of joinedLines(lines)) {
     const m = /^(\d+\.\d+) .*? (\d+\.\d+\.\d+\.\d+) > (\S+): VRRPv(\d), Advertisement, vrid (\d+), prio (\d+)/.exec(
       l.replace(/\(tos.*?\)\s*/, ''),
     );
@@ -139,53 +129,19 @@ describe('keepalived stats file parser', function () {
 
 describe('VRRP interop with keepalived 2.2.7 in network namespaces', function () {
   this.timeout(120_000);
-  let lab: Lab | undefined;
   let cap: Capture | undefined;
-  const daemons: Daemon[] = [];
 
-  before(function () {
-    if (!canNetns) {
-      process.stderr.write('    (skipped: needs root and `ip netns`)\n');
-      this.skip();
-    }
-    if (!haveKeepalived) {
-      process.stderr.write('    (skipped: keepalived 2.x is not installed)\n');
-      this.skip();
-    }
-  });
-
+  // Registered before the DaemonLab's hooks, so the capture stops (and is printed on failure) first.
   afterEach(async function () {
-    const failed = this.currentTest?.state === 'failed';
     const lines = cap ? await cap.stop() : [];
     cap = undefined;
-    if (failed) process.stderr.write(`--- wire:\n${joined(lines).slice(-40).join('\n')}\n`);
-    for (const d of daemons.splice(0)) {
-      if (failed) process.stderr.write(`--- ${d.impl} in ${d.host}:\n${d.output().slice(-3000)}\n`);
-      await d.stop();
-      d.cleanup();
-    }
-    lab?.destroy();
-    lab = undefined;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`--- wire:\n${joinedLines(lines).slice(-40).join('\n')}\n`);
   });
+  const dl = new DaemonLab({ keepalived: true });
+  const mkLab = (): Lab => dl.peers('10.97.0');
+  const daemon = (host: string, impl: Impl, conf: string): Daemon => dl.start(host, impl, conf);
 
-  function mkLab(): Lab {
-    lab = new Lab({
-      hosts: [
-        { name: 'n1', addr: `${ADDR.n1}/24` },
-        { name: 'n2', addr: `${ADDR.n2}/24` },
-        { name: 'mon', addr: '10.97.0.100/24' },
-      ],
-    }).up();
-    return lab;
-  }
-
-  function daemon(host: string, impl: Impl, conf: string): Daemon {
-    const d = new Daemon(lab!, host, impl, conf);
-    daemons.push(d);
-    return d.start();
-  }
-
-  const ns = (h: 'n1' | 'n2') => lab!.host(h).ns;
+  const ns = (h: 'n1' | 'n2') => dl.lab!.host(h).ns;
   const onlyOn = (h: 'n1' | 'n2') => hasVip(ns(h), VIP) && !hasVip(ns(h === 'n1' ? 'n2' : 'n1'), VIP);
 
   /** The VIP stays on `h` alone, sampled every 100 ms for `ms`; returns the window in epoch s. */
@@ -218,6 +174,23 @@ describe('VRRP interop with keepalived 2.2.7 in network namespaces', function ()
   function assertKeepalivedAccepted(ka: Daemon): void {
     const bad = ka.messages().filter((m) => KA_REJECT.test(m));
     assert.deepEqual(bad, [], "keepalived's log shows no rejected advert");
+  }
+
+  /**
+   * VRRPv2 with auth_type PASS: hacheck n1 MASTER (priority 150) with auth_pass `hacheckPass`,
+   * up and holding the VIP, then keepalived n2 BACKUP (priority 100) with PASS. Returns keepalived.
+   */
+  async function hacheckMasterKeepalivedBackup(hacheckPass: string): Promise<Daemon> {
+    mkLab();
+    const spec = (state: 'MASTER' | 'BACKUP', priority: number, auth: string): InstanceSpec => ({
+      state,
+      priority,
+      auth,
+      vips: [`${VIP}/24 dev lab0`],
+    });
+    daemon('n1', 'hacheck', config('n1', spec('MASTER', 150, hacheckPass)));
+    assert.ok(await until(() => hasVip(ns('n1'), VIP), 15_000), 'hacheck n1 becomes master');
+    return daemon('n2', 'keepalived', config('n2', spec('BACKUP', 100, PASS)));
   }
 
   const CASES = [
@@ -330,16 +303,7 @@ describe('VRRP interop with keepalived 2.2.7 in network namespaces', function ()
   }
 
   it('VRRPv2: an auth_pass longer than 8 characters interoperates (both keep the first 8)', async function () {
-    const l = mkLab();
-    const spec = (state: 'MASTER' | 'BACKUP', priority: number, auth: string): InstanceSpec => ({
-      state,
-      priority,
-      auth,
-      vips: [`${VIP}/24 dev lab0`],
-    });
-    daemon('n1', 'hacheck', config('n1', spec('MASTER', 150, `${PASS}-and-more`)));
-    assert.ok(await until(() => hasVip(ns('n1'), VIP), 15_000), 'hacheck n1 becomes master');
-    const ka = daemon('n2', 'keepalived', config('n2', spec('BACKUP', 100, PASS)));
+    const ka = await hacheckMasterKeepalivedBackup(`${PASS}-and-more`);
     await new Promise((r) => setTimeout(r, 4500));
     await singleMaster('n1', 1500, 'converged');
     const s = instanceStats(await ka.statsDump());
@@ -349,21 +313,11 @@ describe('VRRP interop with keepalived 2.2.7 in network namespaces', function ()
   });
 
   it('sanity: keepalived counts an authentication Failure when hacheck has another auth_pass', async function () {
-    const l = mkLab();
-    const spec = (state: 'MASTER' | 'BACKUP', priority: number, auth: string): InstanceSpec => ({
-      state,
-      priority,
-      auth,
-      vips: [`${VIP}/24 dev lab0`],
-    });
-    daemon('n1', 'hacheck', config('n1', spec('MASTER', 150, 'wrongpw1')));
-    assert.ok(await until(() => hasVip(ns('n1'), VIP), 15_000), 'hacheck n1 becomes master');
-    const ka = daemon('n2', 'keepalived', config('n2', spec('BACKUP', 100, PASS)));
+    const ka = await hacheckMasterKeepalivedBackup('wrongpw1');
     assert.ok(await ka.waitLog(/received an invalid passwd/, 10_000), 'keepalived logs the bad password');
     const s = instanceStats(await ka.statsDump());
     assert.ok(s['Authentication Errors/Failure']! >= 1, `Failure counted: ${JSON.stringify(s)}`);
     // A rejected advert is not counted as received (vrrp_check_packet returns before).
     assert.equal(s['Advertisements/Received'], 0, 'nothing accepted');
-    void l;
   });
 });

@@ -5,8 +5,8 @@
  * own lab, also when it fails.
  */
 import assert from 'node:assert/strict';
-import { Capture, Lab, canNetns, until } from '../support/netns.js';
-import { Daemon, hasVip, instanceBlock, type Impl, type InstanceSpec } from '../support/vrrp-lab.js';
+import { Capture, joinedLines, until, type Lab } from '../support/netns.js';
+import { DaemonLab, hasVip, instanceBlock, type Daemon, type Impl, type InstanceSpec } from '../support/vrrp-lab.js';
 
 const VIP = '10.98.0.50';
 const VIP6 = 'fd00:98::50';
@@ -34,18 +34,8 @@ function adverts(lines: string[]): { t: number; src: string; vrid: number; prio:
   return out;
 }
 
-/** tcpdump -vv prints the IP header on one line and the VRRP part on the next; join them. */
-function joined(lines: string[]): string[] {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (/^\s/.test(l) && out.length) out[out.length - 1] += ' ' + l.trim();
-    else out.push(l);
-  }
-  return out;
-}
-
 function vrrpOnWire(lines: string[]) {
-  return adverts(joined(lines).map((l) => l.replace(/\(tos.*?\)\s*/, '')));
+  return adverts(joinedLines(lines).map((l) => l.replace(/\(tos.*?\)\s*/, '')));
 }
 
 function garps(lines: string[], vip: string, mac: string): string[] {
@@ -56,40 +46,9 @@ function garps(lines: string[], vip: string, mac: string): string[] {
 
 describe('VRRP in network namespaces', function () {
   this.timeout(120_000);
-  let lab: Lab | undefined;
-  const daemons: Daemon[] = [];
-
-  before(function () {
-    if (!canNetns) this.skip();
-  });
-
-  afterEach(async function () {
-    for (const d of daemons.splice(0)) {
-      if (this.currentTest?.state === 'failed') process.stderr.write(`--- ${d.impl} in ${d.host}:\n${d.output().slice(-3000)}\n`);
-      await d.stop();
-      d.cleanup();
-    }
-    lab?.destroy();
-    lab = undefined;
-  });
-
-  function mkLab(ipv6 = false): Lab {
-    lab = new Lab({
-      hosts: [
-        { name: 'n1', addr: '10.98.0.11/24', addr6: ipv6 ? 'fd00:98::11/64' : undefined },
-        { name: 'n2', addr: '10.98.0.12/24', addr6: ipv6 ? 'fd00:98::12/64' : undefined },
-        { name: 'mon', addr: '10.98.0.100/24' },
-      ],
-      ipv6,
-    }).up();
-    return lab;
-  }
-
-  function daemon(host: string, impl: Impl, conf: string): Daemon {
-    const d = new Daemon(lab!, host, impl, conf);
-    daemons.push(d);
-    return d.start();
-  }
+  const dl = new DaemonLab();
+  const mkLab = (ipv6 = false): Lab => dl.peers('10.98.0', ipv6 ? 'fd00:98' : undefined);
+  const daemon = (host: string, impl: Impl, conf: string): Daemon => dl.start(host, impl, conf);
 
   const master = (extra: Partial<InstanceSpec> = {}): InstanceSpec => ({ state: 'MASTER', priority: 150, vips: [`${VIP}/24 dev lab0`], auth: 's3cret', ...extra });
   const backup = (extra: Partial<InstanceSpec> = {}): InstanceSpec => ({ state: 'BACKUP', priority: 100, vips: [`${VIP}/24 dev lab0`], auth: 's3cret', ...extra });
@@ -109,7 +68,7 @@ describe('VRRP in network namespaces', function () {
     const fromN1 = ads.filter((a) => a.src === '10.98.0.11');
     assert.ok(fromN1.length >= 3, `adverts from n1: ${fromN1.length}`);
     assert.ok(fromN1.every((a) => a.vrid === 51 && a.prio === 150));
-    assert.ok(joined(lines).some((l) => /ttl 255/.test(l) && /224\.0\.0\.18/.test(l)), 'TTL 255 to 224.0.0.18');
+    assert.ok(joinedLines(lines).some((l) => /ttl 255/.test(l) && /224\.0\.0\.18/.test(l)), 'TTL 255 to 224.0.0.18');
     assert.equal(ads.filter((a) => a.src === '10.98.0.12' && a.prio > 0).length, 0, 'the backup sends no adverts');
     assert.ok(garps(lines, VIP, l.host('n1').mac).length >= 5, 'a burst of 5 GARPs from n1');
   });
@@ -189,7 +148,7 @@ describe('VRRP in network namespaces', function () {
     const n2 = daemon('n2', 'hacheck', config('n2', [backup({ unicastSrc: '10.98.0.12', unicastPeers: ['10.98.0.11'] })]));
     await new Promise((r) => setTimeout(r, 4000));
     assert.ok(!hasVip(l.host('n2').ns, VIP));
-    const ads = joined(cap.lines()).filter((x) => /VRRP/.test(x));
+    const ads = joinedLines(cap.lines()).filter((x) => /VRRP/.test(x));
     assert.ok(ads.some((x) => /10\.98\.0\.11 > 10\.98\.0\.12/.test(x)), 'unicast adverts n1 → n2');
     assert.ok(!ads.some((x) => /224\.0\.0\.18/.test(x)), 'no multicast');
     await cap.stop();
