@@ -90,6 +90,11 @@ const RX_BUFFER = 65535;
 // The slice of the raw-socket package used here (it ships no type declarations).
 
 interface RawSocket {
+  /** raw-socket's queue of sends waiting for the socket to become writable */
+  requests?: unknown[];
+  /** the native SocketWrap: send() is one synchronous sendto(2) that throws on failure and
+   *  calls back before it returns */
+  wrap?: { send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): unknown };
   on(ev: 'message', cb: (buf: Buffer, source: string) => void): this;
   on(ev: 'error', cb: (err: Error) => void): this;
   on(ev: 'close', cb: () => void): this;
@@ -223,11 +228,21 @@ function in6Pktinfo(addr: string, ifindex: number): Buffer {
   return b;
 }
 
+/** RFC 791 header checksum of the first `len` bytes (checksum field zeroed by the caller). */
+function headerChecksum(b: Buffer, len: number): number {
+  let sum = 0;
+  for (let i = 0; i < len; i += 2) sum += b.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
 export class VrrpSocket {
   private sock: RawSocket | undefined;
   private opts!: Required<Pick<VrrpSocketOptions, 'family' | 'ifname' | 'protocol'>> & VrrpSocketOptions;
   private ipId = 0;
   private readonly pending = new Set<(r: SendResult) => void>();
+  /** IPv4 header per destination and payload length, ID and checksum 0 (see build) */
+  private readonly headers = new Map<string, Buffer>();
   /** interface index the socket is bound to */
   ifindex = 0;
   /** IPv4: the source put in every header ('0.0.0.0' lets the kernel choose); IPv6: srcIp or
@@ -351,34 +366,77 @@ export class VrrpSocket {
    * ID for every unicast peer of one advert).
    */
   send(payload: Buffer, dst: string, opts: { ipId?: number } = {}): Promise<SendResult> {
-    if (!this.sock) return Promise.resolve({ ok: false, error: 'VRRP socket is not open' });
+    const r = this.sendNow(payload, dst, opts);
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  /**
+   * send(), with the result in hand when the message went out (or failed) within this call,
+   * which is the usual case: the packet is then on the wire, ahead of anything the caller
+   * sends next. A promise only when it had to wait in raw-socket's queue (see trySendNow).
+   */
+  sendNow(payload: Buffer, dst: string, opts: { ipId?: number } = {}): SendResult | Promise<SendResult> {
+    if (!this.sock) return { ok: false, error: 'VRRP socket is not open' };
+    const packet = this.build(payload, dst, opts.ipId ?? (this.opts.family === 'inet' ? this.nextIpId() : 0));
+    if (!Buffer.isBuffer(packet)) return packet;
+    return this.trySendNow(packet, dst) ?? this.queueSend(packet, dst);
+  }
+
+  /**
+   * Build what send() would put on the wire, and send nothing: run once at start so that the
+   * first real send (a new master's first advert, a stopping master's priority 0) does not
+   * pay for V8's lazy compilation of this path (about a millisecond, measured).
+   */
+  prepare(payload: Buffer, dst: string): void {
+    if (this.sock) this.build(payload, dst, 1);
+  }
+
+  /**
+   * IPv4: keepalived's header + payload; IPv6: the payload (the kernel adds the header). The
+   * IPv4 header is the same for every advert to one destination but for its ID, so it is made
+   * once per destination and length and only the ID and checksum are written per packet:
+   * this runs between the Master_Down_Timer and the first advert of a new master.
+   */
+  private build(payload: Buffer, dst: string, ipId: number): Buffer | SendResult {
     const { family, protocol } = this.opts;
     if (family === 'inet') {
-      if (!isIPv4(dst)) return Promise.resolve({ ok: false, error: `destination ${dst} is not an IPv4 address` });
-      let header: Buffer;
-      try {
-        header = encodeIpv4Header({
-          source: this.srcIp ?? '0.0.0.0',
-          destination: dst,
-          payloadLength: payload.length,
-          protocol,
-          ttl: isMulticastAddress(dst) ? VRRP_IP_TTL : (this.opts.unicastTtl ?? VRRP_IP_TTL),
-          id: opts.ipId ?? this.nextIpId(),
-        });
-      } catch (e) {
-        return Promise.resolve({ ok: false, error: (e as Error).message });
+      const key = `${dst}/${payload.length}`;
+      let header = this.headers.get(key);
+      if (!header) {
+        if (!isIPv4(dst)) return { ok: false, error: `destination ${dst} is not an IPv4 address` };
+        try {
+          header = encodeIpv4Header({
+            source: this.srcIp ?? '0.0.0.0',
+            destination: dst,
+            payloadLength: payload.length,
+            protocol,
+            ttl: isMulticastAddress(dst) ? VRRP_IP_TTL : (this.opts.unicastTtl ?? VRRP_IP_TTL),
+            id: 0,
+          });
+        } catch (e) {
+          return { ok: false, error: (e as Error).message };
+        }
+        // a handful of peers at most; bounded anyway
+        if (this.headers.size >= 64) this.headers.clear();
+        this.headers.set(key, header);
       }
-      return this.sendRaw(Buffer.concat([header, payload]), dst);
+      const packet = Buffer.allocUnsafe(header.length + payload.length);
+      header.copy(packet, 0);
+      payload.copy(packet, header.length);
+      packet.writeUInt16BE(ipId & 0xffff, 4);
+      packet.writeUInt16BE(0, 10);
+      packet.writeUInt16BE(headerChecksum(packet, header.length), 10);
+      return packet;
     }
-    if (!isIPv6(dst)) return Promise.resolve({ ok: false, error: `destination ${dst} is not an IPv6 address` });
-    return this.sendRaw(payload, dst);
+    if (!isIPv6(dst)) return { ok: false, error: `destination ${dst} is not an IPv6 address` };
+    return payload;
   }
 
   /** IPv4: send a complete IP packet as is (e.g. header + AH + VRRP, whose ICV covers the
    *  header). The kernel fills in the header checksum, and the ID when it is 0. */
   sendPacket(packet: Buffer, dst: string): Promise<SendResult> {
     if (this.opts?.family !== 'inet') return Promise.resolve({ ok: false, error: 'sendPacket is for IPv4 sockets (IP_HDRINCL)' });
-    return this.sendRaw(packet, dst);
+    return Promise.resolve(this.trySendNow(packet, dst) ?? this.queueSend(packet, dst));
   }
 
   /** The next IPv4 header ID of this socket's counter (1..65535; the kernel replaces 0). */
@@ -387,7 +445,32 @@ export class VrrpSocket {
     return this.ipId;
   }
 
-  private sendRaw(buf: Buffer, dst: string): Promise<SendResult> {
+  /**
+   * Send now, in this call: one sendto(2) on the non-blocking socket, as keepalived's
+   * vrrp_send_adv does. raw-socket's own send() only queues the packet until the event loop
+   * next polls the socket for POLLOUT, which puts a loop iteration (and whatever else runs in
+   * it) between the timer and the wire; callers that must order other frames after the
+   * advert (the GARPs of a new master, RFC 5798 §6.4.1) need it on the wire when this
+   * returns. Returns undefined when that is not possible right now (sends already queued,
+   * EAGAIN/ENOBUFS, or a raw-socket without the native handle): send() then queues it.
+   */
+  private trySendNow(buf: Buffer, dst: string): SendResult | undefined {
+    const s = this.sock;
+    if (!s) return { ok: false, error: 'VRRP socket is not open' };
+    if (!s.wrap || !Array.isArray(s.requests) || s.requests.length > 0) return undefined;
+    let bytes = 0;
+    try {
+      s.wrap.send(buf, 0, buf.length, dst, (n) => (bytes = n));
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/temporarily unavailable|would block|no buffer space/i.test(msg)) return undefined;
+      return { ok: false, error: `send to ${dst} on ${this.opts.ifname}: ${msg}` };
+    }
+    return { ok: true, bytes };
+  }
+
+  /** raw-socket's queued send: sendto(2) when the loop next finds the socket writable. */
+  private queueSend(buf: Buffer, dst: string): Promise<SendResult> {
     const s = this.sock;
     if (!s) return Promise.resolve({ ok: false, error: 'VRRP socket is not open' });
     return new Promise((resolve) => {

@@ -30,8 +30,16 @@ export interface TransportOptions {
 }
 
 export interface VrrpTransport {
-  /** Send one VRRP message (no IP header) to `dst`; resolves once it is handed to the kernel. Never rejects. */
-  send(payload: Buffer, dst: string): Promise<void>;
+  /**
+   * Send one VRRP message (no IP header) to `dst`. Returns nothing when the message was handed
+   * to the kernel within this call (the usual case: it is then ahead of any frame sent next,
+   * e.g. a new master's GARPs), or a promise that resolves once a queued send is done. Never
+   * throws or rejects: failures are logged by the system.
+   */
+  send(payload: Buffer, dst: string): void | Promise<void>;
+  /** Build the packet `send` would send, and send nothing (compiles the send path ahead of the
+   *  first advert that matters). Optional. */
+  prepare?(payload: Buffer, dst: string): void;
   close(): void;
 }
 
@@ -52,6 +60,9 @@ export interface VrrpSystem {
   removeAddresses(owner: AddressOwner): Promise<void>;
   /** One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for each address, on `ifname`. */
   garp(ifname: string, addresses: readonly string[]): void;
+  /** Build (and send nothing) the frames `garp` would send: compiles that path ahead of the
+   *  first takeover, and opens the packet socket. Optional; never throws. */
+  prepareGarp?(ifname: string, addresses: readonly string[]): void;
   close(): Promise<void>;
 }
 

@@ -6,8 +6,9 @@
 import type { IpAddress, Route, Rule } from '../config/model/iproute.js';
 import type { Logger } from '../log.js';
 import { PacketSender } from '../net/packet.js';
+import { gratuitousArpFrame, unsolicitedNaFrame } from './garp.js';
 import { Rtnetlink } from '../net/rtnetlink.js';
-import { VrrpSocket } from '../net/vrrp-socket.js';
+import { VrrpSocket, type SendResult } from '../net/vrrp-socket.js';
 import type { AddressOwner, VrrpSystem } from './io.js';
 
 /** The config model's address line as rtnetlink takes it. */
@@ -46,11 +47,24 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
         unicast: opts.mcastGroup === undefined,
         unicastTtl: opts.unicastTtl,
       });
+      // Load the AF_PACKET addon and open the interface's packet socket now, not on the first
+      // GARP of a new master, where it would sit between the advert and the GARP.
+      try {
+        sender(opts.ifname);
+      } catch (e) {
+        log.debug({ err: (e as Error).message, ifname: opts.ifname }, `gratuitous ARP socket on ${opts.ifname}: ${(e as Error).message}`);
+      }
       return {
         send(payload, dst) {
-          return sock.send(payload, dst).then((r) => {
+          const failed = (r: SendResult): void => {
             if (!r.ok) log.warn({ ifname: opts.ifname, dst, err: r.error }, `cannot send VRRP advert to ${dst} on ${opts.ifname}: ${r.error}`);
-          });
+          };
+          const r = sock.sendNow(payload, dst);
+          if (r instanceof Promise) return r.then(failed);
+          failed(r);
+        },
+        prepare(payload, dst) {
+          sock.prepare(payload, dst);
         },
         close() {
           sock.close();
@@ -75,6 +89,17 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
       for (const r of owner.rules) await rtnl.delRule(r as Rule).catch(() => undefined);
       for (const r of owner.routes) await rtnl.delRoute(r as Route).catch(() => undefined);
       await Promise.all(owner.vips.map((v) => rtnl.delAddress(asIpAddress(v), v.dev ?? owner.ifname)));
+    },
+    prepareGarp(ifname, addresses) {
+      try {
+        const srcMac = sender(ifname).mac ?? '00:00:00:00:00:00';
+        for (const a of addresses) {
+          if (a.includes(':')) unsolicitedNaFrame({ srcMac, ip6: a, router: false });
+          else gratuitousArpFrame({ srcMac, ip: a });
+        }
+      } catch (e) {
+        log.debug({ err: (e as Error).message, ifname }, `gratuitous ARP socket on ${ifname}: ${(e as Error).message}`);
+      }
     },
     garp(ifname, addresses) {
       const s = sender(ifname);

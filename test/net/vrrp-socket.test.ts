@@ -79,10 +79,25 @@ describe('VrrpSocket: in-process', () => {
     );
   });
 
-  it('as root, on loopback: close() settles a send still queued in raw-socket', async function () {
+  it('as root, on loopback: sendNow hands the packet to the kernel within the call', function () {
     if (process.getuid?.() !== 0) this.skip();
     const s = new VrrpSocket().open({ family: 'inet', ifname: 'lo', unicast: true, srcIp: '127.0.0.1' });
-    const pending = s.send(Buffer.alloc(16), '127.0.0.1');
+    try {
+      assert.deepEqual(s.sendNow(Buffer.alloc(16), '127.0.0.1'), { ok: true, bytes: 36 });
+      assert.deepEqual(s.sendNow(Buffer.alloc(16), '10.0.0.1.2'), { ok: false, error: 'destination 10.0.0.1.2 is not an IPv4 address' });
+    } finally {
+      s.close();
+    }
+  });
+
+  it('as root, on loopback: a send behind one queued in raw-socket waits its turn; close() settles it', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const s = new VrrpSocket().open({ family: 'inet', ifname: 'lo', unicast: true, srcIp: '127.0.0.1' });
+    // A send raw-socket itself queued (as when the socket was not writable): order must hold.
+    const rawSock = (s as unknown as { sock: { send(b: Buffer, o: number, l: number, a: string, cb: () => void): void } }).sock;
+    rawSock.send(Buffer.alloc(36), 0, 36, '127.0.0.1', () => undefined);
+    const pending = s.sendNow(Buffer.alloc(16), '127.0.0.1');
+    assert.ok(pending instanceof Promise, 'queued behind the earlier send');
     s.close();
     assert.deepEqual(await pending, { ok: false, error: 'VRRP socket closed' });
     assert.deepEqual(await s.send(Buffer.alloc(16), '127.0.0.1'), { ok: false, error: 'VRRP socket is not open' });
