@@ -8,7 +8,6 @@ import { mkdirSync, rmSync, writeFileSync, existsSync, unlinkSync } from 'node:f
 import { writeFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
 import { loadConfigFile, type Loaded } from '../config/index.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
@@ -22,6 +21,7 @@ import { serveMetrics } from './metrics.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dumpPaths, formatCheckData, formatData, formatJson, formatStats, statsOf, tmpDir, type DumpSnapshot, type VrrpStatsCounters } from './dumps.js';
 import { onSignal, sigrtmin } from '../net/signal.js';
+import { SdNotifier } from './sd-notify.js';
 
 export const DEFAULT_PID_FILE = '/run/keepalived.pid';
 export const DEFAULT_STATUS_SOCKET = '/run/hacheck.sock';
@@ -68,6 +68,7 @@ export class Daemon {
   private reloadAgain = false;
   private metrics?: { server: import('node:http').Server; loop: import('node:perf_hooks').IntervalHistogram };
   private loopTimer?: NodeJS.Timeout;
+  private readonly sd = new SdNotifier(process.env, (state, err) => this.log.warn({ err: err.message }, `sd_notify ${state}: ${err.message}`));
   /** Counters at the last SIGRTMIN+29: later dumps count from there (keepalived zeroes them). */
   private statsBaseline = new Map<string, VrrpStatsCounters>();
 
@@ -113,7 +114,9 @@ export class Daemon {
       }
     }
     this.watchEventLoop();
-    sdNotify('READY=1', this.log);
+    this.sd.notify('READY=1');
+    const wd = this.sd.startWatchdog();
+    if (wd !== undefined) this.log.info({ watchdogMs: wd }, `systemd watchdog: pinging every ${wd} ms`);
   }
 
   /**
@@ -278,11 +281,11 @@ export class Daemon {
 
   private async reloadOnce(): Promise<boolean> {
     this.log.info({ reason: 'reload' }, 'Reloading');
-    sdNotify('RELOADING=1', this.log);
+    this.sd.notify('RELOADING=1');
     try {
       return await this.reloadBody();
     } finally {
-      sdNotify('READY=1', this.log);
+      this.sd.notify('READY=1');
     }
   }
 
@@ -299,8 +302,8 @@ export class Daemon {
     if (!this.o.checkOnly && vrrpChanged(old, cfg)) {
       // Changed VRRP configuration: restart the engine on the new one. Unchanged configs
       // (the common case of a reload for an LVS change) keep state and VIPs untouched.
+      await this.engine?.stop(5000, 'reload');
       await this.trackers?.stop();
-      await this.engine?.stop();
       await this.notifier?.close();
       this.statsBaseline.clear();
       await this.startVrrp(cfg);
@@ -314,8 +317,11 @@ export class Daemon {
   stop(reason = 'signal'): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info({ reason }, 'Stopping');
+      this.sd.notify('STOPPING=1');
+      this.sd.stop();
+      // the engine first: its priority-0 adverts are what lets the backup take over early
+      await this.engine?.stop(5000, reason.startsWith('SIG') ? 'signal' : reason);
       await this.trackers?.stop();
-      await this.engine?.stop();
       await this.notifier?.close();
       await this.lvs?.stop(!this.o.dontReleaseIpvs);
       await this.system?.close();
@@ -332,13 +338,6 @@ export class Daemon {
 }
 
 /** systemd Type=notify: tell the service manager through systemd-notify (NotifyAccess=all). */
-function sdNotify(state: string, log: Logger): void {
-  if (!process.env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', [`--pid=${process.pid}`, state], (err) => {
-    if (err) log.warn({ err: err.message }, `systemd-notify ${state}: ${err.message}`);
-  });
-}
-
 /** Whether the VRRP part of two configurations differs (positions ignored). */
 export function vrrpChanged(a: Config, b: Config): boolean {
   const strip = (c: Config) => JSON.stringify({ vrrp: c.vrrp, static: c.static, global: c.global }, (k, v) => (k === 'loc' ? undefined : v));

@@ -64,6 +64,12 @@ export class Rtnetlink {
   private readonly linkCbs = new Set<(e: LinkEvent) => void>();
   private readonly addrCbs = new Set<(e: AddressEvent) => void>();
   private readonly errorCbs = new Set<(e: Error) => void>();
+  /**
+   * Interface indexes addAddress has looked up. A takeover adds its VIPs right after the
+   * advert and the GARPs; a lookup round trip first would land the VIP later than keepalived
+   * does. Dropped on a link event for the name or index, and retried once on ENODEV.
+   */
+  private readonly indexCache = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** rejects the request in flight when close() is called (the package would leave it hanging) */
@@ -251,7 +257,17 @@ export class Rtnetlink {
    */
   async addAddress(a: IpAddress, ifname: string): Promise<AddResult> {
     const what = `add address ${a.address}/${a.prefixLen} dev ${ifname}`;
+    const cached = this.indexCache.get(ifname);
+    if (cached !== undefined) {
+      try {
+        return await this.add(addressRequest('add', a, cached, ifname, this.opts.addressProtocol));
+      } catch (e) {
+        if (!(e instanceof RtnetlinkError && e.errno === ERRNO.ENODEV)) throw e;
+        this.indexCache.delete(ifname); // the interface went (or came back with a new index)
+      }
+    }
     const index = await this.ifindex(ifname, what);
+    this.indexCache.set(ifname, index);
     return this.add(addressRequest('add', a, index, ifname, this.opts.addressProtocol));
   }
 
@@ -366,6 +382,7 @@ export class Rtnetlink {
       try {
         if (m.type === RTM.NEWLINK || m.type === RTM.DELLINK) {
           const e: LinkEvent = { ...decodeLink(rt.parseLinkMessage(m.data)), deleted: m.type === RTM.DELLINK };
+          for (const [name, index] of this.indexCache) if (name === e.name || index === e.index) this.indexCache.delete(name);
           for (const cb of this.linkCbs) cb(e);
         } else if (m.type === RTM.NEWADDR || m.type === RTM.DELADDR) {
           const a = decodeAddress(rt.parseAddressMessage(m.data));

@@ -131,6 +131,22 @@ describe('net/rtnetlink: addresses, routes, rules and events in a namespace', fu
       assert.equal(await nl.ok('delAddress', vip, 'lab0'), 'absent');
     });
 
+    it('an interface deleted and created again under the same name (a new index) still gets the VIP', async () => {
+      const dev = (cmd: string[]) => nsExec(ns, ['ip', 'link', ...cmd]);
+      const on = (ifname: string) => JSON.parse(nsExec(ns, ['ip', '-j', 'addr', 'show', 'dev', ifname]))[0]?.addr_info?.map((a: IpAddrInfo) => a.local) ?? [];
+      const v = ipAddress({ address: '10.99.7.7', prefixLen: 32 });
+      dev(['add', 'hcx0', 'type', 'veth', 'peer', 'name', 'hcx1']);
+      try {
+        assert.equal(await nl.ok('addAddress', v, 'hcx0'), 'added');
+        dev(['del', 'hcx0']);
+        dev(['add', 'hcx0', 'type', 'veth', 'peer', 'name', 'hcx1']);
+        assert.equal(await nl.ok('addAddress', v, 'hcx0'), 'added');
+        assert.ok(on('hcx0').includes('10.99.7.7'), JSON.stringify(on('hcx0')));
+      } finally {
+        nsExec(ns, ['ip', 'link', 'del', 'hcx0'], { allowFail: true });
+      }
+    });
+
     it('adds a scope link address', async () => {
       const a = ipAddress({ address: '10.99.8.5', scope: 253 });
       assert.equal(await nl.ok('addAddress', a, 'lab0'), 'added');
