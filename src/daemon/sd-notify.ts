@@ -9,28 +9,7 @@
 // restarts the service (WatchdogSec= in the unit).
 
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-
-interface DgramSocket {
-  on(ev: 'error', f: (e: Error) => void): unknown;
-  send(buf: Buffer, offset: number, length: number, path: string, cb: (err?: Error) => void): void;
-  close(): void;
-}
-interface UnixDgram {
-  createSocket(type: 'unix_dgram'): DgramSocket;
-}
-
-let lib: UnixDgram | null | undefined;
-function unixDgram(): UnixDgram | null {
-  if (lib === undefined) {
-    try {
-      lib = createRequire(import.meta.url)('unix-dgram') as UnixDgram;
-    } catch {
-      lib = null;
-    }
-  }
-  return lib;
-}
+import { loadUnixDgram, type UnixDgramSocket } from '../net/unix-dgram.js';
 
 export interface SdNotifyEnv {
   NOTIFY_SOCKET?: string;
@@ -67,13 +46,13 @@ export class SdNotifier {
       this.failures++;
       this.onError(state, e);
     };
-    const dgram = unixDgram();
+    const dgram = loadUnixDgram();
     if (path.startsWith('@') || !dgram) {
       execFile('systemd-notify', [`--pid=${process.pid}`, state], (err) => err && fail(err));
       return;
     }
     // one socket per message: an open unix-dgram socket would keep the process alive
-    let s: DgramSocket | undefined;
+    let s: UnixDgramSocket | undefined;
     try {
       s = dgram.createSocket('unix_dgram');
       s.on('error', fail);

@@ -17,8 +17,8 @@
  * dropped and counted; the next message tries again with the path, so a restarted syslog
  * daemon's new socket is picked up without reconnect logic.
  */
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { loadUnixDgram, type ErrnoLike, type UnixDgramSocket } from '../net/unix-dgram.js';
 
 /** Where glibc's syslog() sends (_PATH_LOG). */
 export const DEFAULT_SYSLOG_SOCKET = '/dev/log';
@@ -101,33 +101,6 @@ export function recordToSyslog(line: string, facility: number, pid: number): str
 }
 
 // ---- shell -------------------------------------------------------------------------------
-
-type ErrnoLike = Error & { code?: number | string };
-/** The part of unix-dgram's socket that is used (it has no type declarations). */
-interface UnixDgramSocket {
-  on(ev: 'error', f: (e: ErrnoLike) => void): unknown;
-  on(ev: 'writable', f: () => void): unknown;
-  connect(path: string): void;
-  /** connected form: calls back synchronously; code 1 means EAGAIN (then 'writable' follows) */
-  send(buf: Buffer, cb: (err?: ErrnoLike) => void): void;
-  close(): void;
-}
-interface UnixDgram {
-  createSocket(type: 'unix_dgram'): UnixDgramSocket;
-}
-
-let unixDgram: UnixDgram | null | undefined;
-/** The addon, loaded once; null when it is missing or does not load (then syslog is off and counted). */
-function loadUnixDgram(): UnixDgram | null {
-  if (unixDgram === undefined) {
-    try {
-      unixDgram = createRequire(import.meta.url)('unix-dgram') as UnixDgram;
-    } catch {
-      unixDgram = null;
-    }
-  }
-  return unixDgram;
-}
 
 /** unix-dgram reports -errno; name it (ENOENT, ECONNREFUSED …). */
 function errnoName(e: ErrnoLike): string {
