@@ -52,6 +52,15 @@ export function buildRegistry(status: () => DaemonStatus, loop: IntervalHistogra
       for (const [counter, n] of Object.entries(i.stats.errors)) this.set({ instance: i.name, vrid: String(i.vrid), counter }, n);
     }
   });
+  // Situations keepalived only logs, as series an alert can watch: one per peer.
+  g('hacheck_vrrp_dual_master_peers', 'peers that advertised as master with a lower priority since this node last became master (dual master)', [...inst, 'peer'], function () {
+    this.reset();
+    for (const i of status().vrrp) for (const peer of i.dualMasterPeers ?? []) this.set({ instance: i.name, vrid: String(i.vrid), peer }, 1);
+  });
+  g('hacheck_vrrp_foreign_vrid_peers', 'peers seen (since start) sending adverts for a VRID this instance does not have', [...inst, 'peer'], function () {
+    this.reset();
+    for (const i of status().vrrp) for (const peer of i.foreignVridPeers ?? []) this.set({ instance: i.name, vrid: String(i.vrid), peer }, 1);
+  });
   const rs = (): RealServerMetric[] => {
     const l = status().lvs as { realServers?: RealServerMetric[] } | undefined;
     return l?.realServers ?? [];

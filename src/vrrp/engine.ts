@@ -102,6 +102,10 @@ export interface InstanceStatus {
   /** canonical reason of the last state change (see TransitionReason) */
   lastTransitionReason?: string;
   faults: readonly string[];
+  /** peers seen advertising as master with a lower priority while we were master (dual master) */
+  dualMasterPeers: readonly string[];
+  /** peers seen advertising a VRID other than ours on our socket */
+  foreignVridPeers: readonly string[];
   stats: VrrpState['stats'] & { advertRcvd: number; errors: Record<string, number> };
 }
 
@@ -480,6 +484,8 @@ export class VrrpEngine {
         lastTransition: s.lastTransition,
         lastTransitionReason: rt.lastReason,
         faults: s.faults,
+        dualMasterPeers: s.loggedLowerPrioPeers,
+        foreignVridPeers: s.loggedForeignVridPeers,
         stats: { ...s.stats, advertRcvd: rt.advertRcvd, errors: { ...rt.errors } },
       };
     });

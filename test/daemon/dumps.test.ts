@@ -94,12 +94,12 @@ const MONO_MS = 100_000;
 function snapshot(): DumpSnapshot {
   const vi1: InstanceStatus = {
     name: 'VI_1', vrid: 51, interface: 'veth0', family: 'inet', advertIntervalCs: 100, state: 'MASTER', wantState: 'MASTER',
-    basePriority: 100, effectivePriority: 110, lastTransition: MONO_MS - 7355.268, faults: [],
+    basePriority: 100, effectivePriority: 110, lastTransition: MONO_MS - 7355.268, faults: [], dualMasterPeers: [], foreignVridPeers: [],
     stats: { ...zeroStats(), becomeMaster: 1, advertSent: 3 },
   };
   const vi2: InstanceStatus = {
     name: 'VI_2', vrid: 52, interface: 'veth0', family: 'inet', advertIntervalCs: 200, state: 'BACKUP', wantState: 'BACKUP',
-    basePriority: 50, effectivePriority: 50, lastTransition: MONO_MS - 10927.808, faults: [], stats: zeroStats(),
+    basePriority: 50, effectivePriority: 50, lastTransition: MONO_MS - 10927.808, faults: [], dualMasterPeers: [], foreignVridPeers: [], stats: zeroStats(),
   };
   return { vrrp: [vi1, vi2], wallMs: WALL_MS, monoMs: MONO_MS, lvs: { realServers: [{ vs: '[10.9.0.100]:tcp:80', rs: '10.9.0.2:80', up: true, weight: 2 }] } };
 }
