@@ -559,23 +559,16 @@ export interface AddressOptions {
  * ctxName is the block keyword: static_ipaddress reads a static address (track_group
  * allowed, default interface applied); virtual_ipaddress(_excluded) a VIP (use_vmac allowed).
  */
+/** An address line with keepalived's defaults: no flags set. */
+export function newIpAddress(family: Family, address: string, prefixLen: number, loc: Loc): IpAddress {
+  return { family, address, prefixLen, home: false, nodad: false, mngtmpaddr: false, noprefixroute: false, autojoin: false, noTrack: false, useVmac: false, loc };
+}
+
 export function parseAddressLine(c: Ctx, s: Stmt, ctxName: string, opts: AddressOptions = {}): IpAddress | undefined {
   const isStatic = ctxName === 'static_ipaddress';
   const first = parseIpText(c, s, 0, s.kw, true);
   if (!first) return undefined;
-  const a: IpAddress = {
-    family: first.family,
-    address: first.address!,
-    prefixLen: first.prefixLen,
-    home: false,
-    nodad: false,
-    mngtmpaddr: false,
-    noprefixroute: false,
-    autojoin: false,
-    noTrack: false,
-    useVmac: false,
-    loc: s.loc,
-  };
+  const a = newIpAddress(first.family, first.address!, first.prefixLen, s.loc);
   const name = s.kw;
   let brd: '+' | '-' | undefined;
   let haveBroadcast = false;
@@ -727,13 +720,9 @@ export interface RouteOptions {
   trackGroupExists?: (name: string) => boolean;
 }
 
-/**
- * One line of a route block (keepalived alloc_route). `opts.trackGroupExists` given = a
- * static route (track_group allowed).
- */
-export function parseRouteLine(c: Ctx, s: Stmt, opts: RouteOptions = {}): Route | undefined {
-  const allowTrackGroup = opts.trackGroupExists !== undefined;
-  const r: Route = {
+/** A route line with keepalived's defaults: IPv4 default destination, unicast, table main, scope global. */
+export function newRoute(loc: Loc): Route {
+  return {
     family: 'inet',
     dst: { family: 'inet', prefixLen: 0 },
     type: 'unicast',
@@ -746,8 +735,17 @@ export function parseRouteLine(c: Ctx, s: Stmt, opts: RouteOptions = {}): Route 
     metrics: {},
     locked: [],
     featuresEcn: false,
-    loc: s.loc,
+    loc,
   };
+}
+
+/**
+ * One line of a route block (keepalived alloc_route). `opts.trackGroupExists` given = a
+ * static route (track_group allowed).
+ */
+export function parseRouteLine(c: Ctx, s: Stmt, opts: RouteOptions = {}): Route | undefined {
+  const allowTrackGroup = opts.trackGroupExists !== undefined;
+  const r = newRoute(s.loc);
   let family: Family | undefined;
   let haveDst = false;
   let dest: string | undefined;
