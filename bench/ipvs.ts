@@ -44,12 +44,6 @@ const arg = (name: string, def: number): number => {
 };
 
 class Silent extends EventEmitter implements HealthSource {
-  override on(e: 'change', l: (...a: any[]) => void): this {
-    return super.on(e, l);
-  }
-  override off(e: 'change', l: (...a: any[]) => void): this {
-    return super.off(e, l);
-  }
   health(): ReadonlyMap<string, RealServerHealth> {
     return new Map();
   }

@@ -80,12 +80,6 @@ virtual_server 192.168.100.12 53 {
 
 class FakeHealth extends EventEmitter implements HealthSource {
   readonly map = new Map<string, RealServerHealth>();
-  override on(event: 'change', l: (c: HealthChange) => void): this {
-    return super.on(event, l);
-  }
-  override off(event: 'change', l: (c: HealthChange) => void): this {
-    return super.off(event, l);
-  }
   health(): ReadonlyMap<string, RealServerHealth> {
     return this.map;
   }

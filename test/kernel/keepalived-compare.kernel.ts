@@ -43,12 +43,6 @@ const snapshot = (): string => `${run('ipvsadm', '-S', '-n')}--- thresholds\n${r
 
 /** A health source that never reports: the state before the first check. */
 class Silent extends EventEmitter implements HealthSource {
-  override on(e: 'change', l: (...a: any[]) => void): this {
-    return super.on(e, l);
-  }
-  override off(e: 'change', l: (...a: any[]) => void): this {
-    return super.off(e, l);
-  }
   health(): ReadonlyMap<string, RealServerHealth> {
     return new Map();
   }

@@ -41,13 +41,6 @@ export class TcpHealth extends EventEmitter implements StartableHealth {
     super();
   }
 
-  override on(event: 'change', l: (c: HealthChange) => void): this {
-    return super.on(event, l);
-  }
-  override off(event: 'change', l: (c: HealthChange) => void): this {
-    return super.off(event, l);
-  }
-
   health(): ReadonlyMap<string, RealServerHealth> {
     return this.map;
   }
