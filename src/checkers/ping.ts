@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { PingCheck } from '../config/model/checkers.js';
 import { canonicalIp } from '../ipvs/addr.js';
 import { errReason, timeoutReason, type CheckFn } from './common.js';
+import { internetChecksum } from '../util/checksum.js';
 
 interface RawSocket {
   on(ev: 'message', cb: (buf: Buffer, source: string) => void): void;
@@ -42,15 +43,6 @@ const ICMP_ECHOREPLY = 0;
 const ICMP6_ECHO_REQUEST = 128;
 const ICMP6_ECHO_REPLY = 129;
 
-/** RFC 1071 Internet checksum. */
-export function inetChecksum(b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
-  if (b.length & 1) sum += b[b.length - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /** An echo request (RFC 792 / RFC 4443 §4.1); for ICMPv6 the kernel fills in the checksum (it covers a pseudo-header). */
 export function buildEcho(v6: boolean, id: number, seq: number): Buffer {
   const b = Buffer.alloc(8 + PAYLOAD.length);
@@ -58,7 +50,7 @@ export function buildEcho(v6: boolean, id: number, seq: number): Buffer {
   b.writeUInt16BE(id, 4);
   b.writeUInt16BE(seq, 6);
   PAYLOAD.copy(b, 8);
-  if (!v6) b.writeUInt16BE(inetChecksum(b), 2);
+  if (!v6) b.writeUInt16BE(internetChecksum(b), 2);
   return b;
 }
 

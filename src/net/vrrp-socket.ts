@@ -54,6 +54,7 @@ import { endianness, networkInterfaces } from 'node:os';
 import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, isMulticastAddress, parseAddress } from '../vrrp/addr.js';
 import { IPPROTO_AH, IPPROTO_VRRP, VRRP_IP_TTL, decodeIpv4Header, encodeIpv4Header } from '../vrrp/codec.js';
 import type { AddressFamily } from '../vrrp/types.js';
+import { internetChecksum } from '../util/checksum.js';
 
 // Linux socket option numbers (<asm-generic/socket.h>, <linux/in.h>, <linux/in6.h>).
 const SOL_SOCKET = 1;
@@ -226,14 +227,6 @@ function in6Pktinfo(addr: string, ifindex: number): Buffer {
   parseAddress(addr, 'inet6').copy(b, 0);
   int32(ifindex).copy(b, 16);
   return b;
-}
-
-/** RFC 791 header checksum of the first `len` bytes (checksum field zeroed by the caller). */
-function headerChecksum(b: Buffer, len: number): number {
-  let sum = 0;
-  for (let i = 0; i < len; i += 2) sum += b.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 export class VrrpSocket {
@@ -425,7 +418,7 @@ export class VrrpSocket {
       payload.copy(packet, header.length);
       packet.writeUInt16BE(ipId & 0xffff, 4);
       packet.writeUInt16BE(0, 10);
-      packet.writeUInt16BE(headerChecksum(packet, header.length), 10);
+      packet.writeUInt16BE(internetChecksum(packet.subarray(0, header.length)), 10); // RFC 791
       return packet;
     }
     if (!isIPv6(dst)) return { ok: false, error: `destination ${dst} is not an IPv6 address` };

@@ -23,6 +23,7 @@ import {
   type UnicastPeer,
   type VrrpVersion,
 } from './types.js';
+import { internetChecksum } from '../util/checksum.js';
 
 export const IPPROTO_VRRP = 112; // RFC 3768 §5.2.4
 export const IPPROTO_AH = 51; // RFC 2402
@@ -206,26 +207,7 @@ export type DecodeResult =
 // ---------------------------------------------------------------------------------------------
 // Checksums
 
-/** RFC 1071 Internet checksum over the concatenation of `parts` (each part may be odd-sized). */
-export function internetChecksum(...parts: Buffer[]): number {
-  let sum = 0;
-  let odd: number | undefined;
-  for (const part of parts) {
-    let i = 0;
-    if (odd !== undefined && part.length > 0) {
-      sum += (odd << 8) | (part[0] ?? 0);
-      odd = undefined;
-      i = 1;
-    }
-    for (; i + 1 < part.length; i += 2) sum += ((part[i] ?? 0) << 8) | (part[i + 1] ?? 0);
-    if (i < part.length) odd = part[i];
-    // Fold early so the sum stays a small integer.
-    if (sum > 0xffffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  }
-  if (odd !== undefined) sum += odd << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
+export { internetChecksum };
 
 /** IPv4 pseudo-header (RFC 5798 §5.2.8 referring to RFC 768 layout). */
 export function ipv4PseudoHeader(source: string, destination: string, length: number): Buffer {
