@@ -14,7 +14,8 @@ import { formatDiagnostic } from '../config/diagnostics.js';
 import type { Config } from '../config/model/types.js';
 import type { CliOptions } from '../cli/args.js';
 import type { Logger } from '../log.js';
-import { VrrpEngine, type InstanceStatus, type NotifyRequest } from '../vrrp/engine.js';
+import type { VrrpEngine, InstanceStatus, NotifyRequest } from '../vrrp/engine.js';
+import { loadVrrp } from '../vrrp/load.js';
 import type { VrrpSystem } from '../vrrp/io.js';
 import { closeDaemonLogger, createDaemonLogger } from './logging.js';
 import { serveMetrics } from './metrics.js';
@@ -138,6 +139,8 @@ export class Daemon {
 
   private async startVrrp(cfg: Config): Promise<void> {
     if (cfg.vrrp.instances.every((i) => i.removed || i.vrid === undefined)) return;
+    // imported here, not above: `hacheck -C` never loads the VRRP half
+    const { VrrpEngine } = await loadVrrp();
     this.system ??= await this.hooks.createSystem(this.log);
     this.notifier = await this.hooks.createNotifier?.(cfg, this.log, this.o);
     this.engine = new VrrpEngine(cfg, {
@@ -316,11 +319,13 @@ export class Daemon {
   /** SIGTERM / SIGINT: graceful stop within a bound. */
   stop(reason = 'signal'): Promise<void> {
     this.stopping ??= (async () => {
+      // The engine first, ahead of even the log line: its priority-0 adverts, sent within this
+      // call, are what lets a backup take over after Skew_Time (RFC 5798 §6.4.3).
+      const engineStopped = this.engine?.stop(5000, reason.startsWith('SIG') ? 'signal' : reason);
       this.log.info({ reason }, 'Stopping');
       this.sd.notify('STOPPING=1');
       this.sd.stop();
-      // the engine first: its priority-0 adverts are what lets the backup take over early
-      await this.engine?.stop(5000, reason.startsWith('SIG') ? 'signal' : reason);
+      await engineStopped;
       await this.trackers?.stop();
       await this.notifier?.close();
       await this.lvs?.stop(!this.o.dontReleaseIpvs);

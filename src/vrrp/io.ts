@@ -16,6 +16,9 @@ export interface RxPacket {
   hopLimit?: number;
   /** IPv6: the kernel verified the VRRP checksum (IPV6_CHECKSUM) */
   kernelChecksum?: boolean;
+  /** When the packet was received, on the performance.now() clock (before decoding).
+   *  Used as the advert's receipt time when the engine runs on that clock. */
+  receivedAt?: number;
 }
 
 export interface TransportOptions {

@@ -123,6 +123,31 @@ describe('VrrpSocket: in-process', () => {
     assert.deepEqual(r, { ok: true, bytes: 32 });
   });
 
+  it('as root, on loopback: prepare() sends nothing and does not advance the IP ID; a received packet carries its receipt time', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const seen: { vrid: number; receivedAt: number; ipId: number }[] = [];
+    const s = new VrrpSocket({
+      onPacket: (p) => {
+        const vrid = p.packet[21] ?? 0;
+        if (vrid === 203 || vrid === 204) seen.push({ vrid, receivedAt: p.receivedAt, ipId: p.packet.readUInt16BE(4) });
+      },
+    }).open({ family: 'inet', ifname: 'lo', unicast: true, srcIp: '127.0.0.1' });
+    try {
+      const advert = (vrid: number): Buffer =>
+        encodeAdvert({ version: 3, vrid, priority: 100, addresses: ['127.0.0.9'], advertIntervalCs: 100 }, { family: 'inet', source: '127.0.0.1', destination: '127.0.0.1' });
+      const before = performance.now();
+      for (let i = 0; i < 5; i++) s.prepare(advert(203), '127.0.0.1');
+      assert.equal((await s.send(advert(204), '127.0.0.1')).ok, true);
+      assert.ok(await until(() => seen.some((x) => x.vrid === 204), 5000), `seen ${JSON.stringify(seen)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(seen.map((x) => x.vrid), [204], 'only the real send reached the wire');
+      assert.equal(seen[0]!.ipId, 1, 'the prepared packets took no IP ID');
+      assert.ok(seen[0]!.receivedAt >= before && seen[0]!.receivedAt <= performance.now());
+    } finally {
+      s.close();
+    }
+  });
+
   it('as root, on loopback: a throwing onPacket handler goes to onError and the socket keeps reading', async function () {
     if (process.getuid?.() !== 0) this.skip();
     const errors: string[] = [];

@@ -36,6 +36,8 @@ type Op = { t: number; op: 'advert' | 'addVips' | 'removeVips' | 'garp'; priorit
 /** A VrrpSystem that records what the engine asks for; VIP changes complete when the test says. */
 class FakeSystem implements VrrpSystem {
   readonly ops: Op[] = [];
+  /** priorities of the adverts the engine built and did not send (its warm-up) */
+  readonly prepared: number[] = [];
   onPacket?: (p: RxPacket) => void;
   linkCb?: (s: LinkState) => void;
   private readonly vipDone: (() => void)[] = [];
@@ -46,6 +48,9 @@ class FakeSystem implements VrrpSystem {
     return {
       send: (payload: Buffer) => {
         this.ops.push({ t: this.clock.now, op: 'advert', priority: payload[2] });
+      },
+      prepare: (payload: Buffer) => {
+        this.prepared.push(payload[2]);
       },
       close: () => undefined,
     };
@@ -78,11 +83,11 @@ class FakeSystem implements VrrpSystem {
   finishVips() {
     for (const r of this.vipDone.splice(0)) r();
   }
-  advert(priority: number, from = PEER) {
+  advert(priority: number, from = PEER, receivedAt?: number) {
     const payload = encodeAdvert({ version: 3, vrid: 51, priority, addresses: ['10.0.0.50'], advertIntervalCs: 100 },
       { family: 'inet', source: from, destination: '224.0.0.18' });
     const header = encodeIpv4Header({ source: from, destination: '224.0.0.18', payloadLength: payload.length });
-    this.onPacket!({ packet: Buffer.concat([header, payload]), family: 'inet', from });
+    this.onPacket!({ packet: Buffer.concat([header, payload]), family: 'inet', from, receivedAt });
   }
 }
 
@@ -94,11 +99,13 @@ describe('VrrpEngine failover log and transition order', () => {
   let engine: VrrpEngine;
   let entries: Entry[];
 
-  async function start(extra = ''): Promise<void> {
+  async function start(extra = '', clockOpts: { performanceClock?: boolean } = {}): Promise<void> {
     entries = [];
     const log = pino({ level: 'debug' }, { write: (s: string) => entries.push(JSON.parse(s) as Entry) });
     sys = new FakeSystem(clock);
-    engine = new VrrpEngine(config(extra), { system: sys, log, now: () => clock.now, timerSlackMs: 0, toEpochMs: (t) => t });
+    // performanceClock: the engine's default clock, performance.now() (faked by sinon too)
+    const now = clockOpts.performanceClock ? undefined : () => clock.now;
+    engine = new VrrpEngine(config(extra), { system: sys, log, now, timerSlackMs: 0, toEpochMs: (t) => t });
     await engine.start();
     sys.running = true;
   }
@@ -247,6 +254,39 @@ describe('VrrpEngine failover log and transition order', () => {
     assert.ok(s);
     assert.equal(s.reason, 'signal');
     assert.equal(s.from, 'BACKUP');
+  });
+
+  it('start warms the takeover and shutdown sends up dry: adverts built for both priorities, none sent', async () => {
+    await start();
+    assert.ok(sys.prepared.includes(100), 'the takeover advert was built');
+    assert.ok(sys.prepared.includes(0), 'the priority-0 advert was built');
+    assert.deepEqual(sys.ops.filter((o) => o.op === 'advert' || o.op === 'garp'), [], 'a BACKUP at start sends nothing');
+    sys.advert(150);
+    await clock.tickAsync(1000);
+    assert.equal(engine.status()[0].state, 'BACKUP');
+    assert.deepEqual(sys.ops.filter((o) => o.op === 'advert'), []);
+  });
+
+  it('on the performance.now() clock the Master_Down_Timer counts from the socket\'s receipt time', async () => {
+    await start('', { performanceClock: true });
+    await clock.tickAsync(500);
+    // the socket read the packet 7 ms before the engine got to it (e.g. a busy loop)
+    const receivedAt = performance.now() - 7;
+    sys.advert(150, PEER, receivedAt);
+    await clock.tickAsync(3609 - 7 - 1);
+    assert.equal(engine.status()[0].state, 'BACKUP');
+    await clock.tickAsync(2);
+    assert.equal(engine.status()[0].state, 'MASTER', 'Master_Down_Interval (3609.375 ms) after the receipt');
+    assert.equal(byMsg('(VI_1) Entering MASTER STATE')[0]?.lastAdvert, receivedAt);
+  });
+
+  it('a receipt time is ignored when the engine runs on an injected clock', async () => {
+    await start();
+    sys.advert(150, PEER, 1); // another clock's value
+    const heard = clock.now;
+    await clock.tickAsync(3610);
+    const [e] = byMsg('(VI_1) Entering MASTER STATE');
+    assert.equal(e?.lastAdvert, heard);
   });
 
   it('stop by signal while MASTER: priority-0 advert time and the VIP removal are logged', async () => {
