@@ -41,6 +41,55 @@ export interface HealthMonitorOptions {
   scheduler?: SchedulerOptions;
   /** checkers to build instead of the real ones (tests) */
   makeCheck?: (chk: PollingChecker, vs: VirtualServer, rs: RealServer) => CheckFn | undefined;
+  /**
+   * Real servers whose aliveness is already known, keyed as health(): their checkers start
+   * up or down as it says instead of by `alpha` (a restarted checker worker resumes from
+   * the health the daemon already acted on, so a recovery while it was down is reported).
+   */
+  knownUp?: ReadonlyMap<string, boolean>;
+}
+
+/** A real server's place in the configuration and its health key. */
+export interface RsSlot {
+  vi: number;
+  ri: number;
+  /** realServerId(vs spec id, rs): the key of health() */
+  id: string;
+  vs: VirtualServer;
+  rs: RealServer;
+}
+
+/** Every real server of the configuration, in order, with its health key. */
+export function realServerSlots(lvs: LvsConfig): RsSlot[] {
+  const specs = toIpvsSpecs(lvs);
+  const out: RsSlot[] = [];
+  lvs.virtualServers.forEach((vs, vi) => {
+    const spec = specs[vi];
+    vs.realServers.forEach((rs, ri) => {
+      const rsSpec = spec?.realServers[ri] ?? rs;
+      out.push({ vi, ri, id: realServerId(spec?.id ?? vs.id, { ip: rsSpec.ip, port: rsSpec.port }), vs, rs });
+    });
+  });
+  return out;
+}
+
+/** The checker is run (FILE_CHECK/BFD_CHECK are not; nor a MISC_CHECK whose script keepalived would drop). */
+export function isRunChecker(c: Checker): c is PollingChecker {
+  return isPolling(c) && !(c.type === 'MISC_CHECK' && c.script?.disabled);
+}
+
+/**
+ * Health before any check has run (what health() says right after construction): a real
+ * server is down while any of its checkers has `alpha`, or as `knownUp` says.
+ */
+export function initialHealth(lvs: LvsConfig, knownUp?: ReadonlyMap<string, boolean>): Map<string, RealServerHealth> {
+  const m = new Map<string, RealServerHealth>();
+  for (const s of realServerSlots(lvs)) {
+    const run = s.rs.checkers.filter(isRunChecker);
+    const k = run.length ? knownUp?.get(s.id) : undefined;
+    m.set(s.id, { up: k ?? !run.some((c) => c.alpha) });
+  }
+  return m;
 }
 
 /** The safety-net bound on one run, above the checker's own timeouts. */
@@ -162,50 +211,47 @@ export class HealthMonitor extends EventEmitter {
     super();
     this.log = opts.log ?? pino({ enabled: false });
     this.scheduler = new Scheduler({ ...opts.scheduler, onReport: (r) => this.onReport(r) });
-    const specs = toIpvsSpecs(lvs);
-    lvs.virtualServers.forEach((vs, vi) => {
-      const spec = specs[vi];
-      vs.realServers.forEach((rs, ri) => {
-        const rsSpec = spec?.realServers[ri] ?? rs;
-        const label = trio(rs.ip, vs.protocol, rs.port);
-        const e: RsEntry = {
-          id: realServerId(spec?.id ?? vs.id, { ip: rsSpec.ip, port: rsSpec.port }),
-          vs,
-          rs,
-          label,
-          checkers: [],
-          failed: 0,
-          alive: true,
-          weight: rs.weight,
-          hasDynamicWeight: false,
-        };
-        for (const chk of rs.checkers) {
-          if (!isPolling(chk)) {
-            this.log.warn({ vs: vs.id, rs: label, checker: chk.type }, `${chk.type} for service ${label} is not run by hacheck; it does not affect the real server's state`);
-            continue;
-          }
-          if (chk.type === 'MISC_CHECK' && chk.script?.disabled) {
-            // keepalived drops a checker whose script it may not run
-            this.log.warn({ vs: vs.id, rs: label, checker: chk.type, script: chk.miscPath }, `MISC_CHECK script ${chk.miscPath} is disabled - checker not run`);
-            continue;
-          }
-          const run = opts.makeCheck?.(chk, vs, rs) ?? this.makeCheck(chk, vs, rs);
-          const job = this.scheduler.add({
-            run,
-            timing: { alpha: chk.alpha, warmupMs: chk.warmupMs, retry: chk.retry, delayLoopMs: chk.delayLoopMs, delayBeforeRetryMs: chk.delayBeforeRetryMs },
-            flavor: flavorOf(chk),
-            hardTimeoutMs: hardTimeoutMs(chk),
-          });
-          const ck: CkEntry = { chk, rs: e, job, curWeight: 0 };
-          e.checkers.push(ck);
-          this.byJob.set(job, ck);
-          // set_checker_state(): an alpha checker starts down and counts as failed
-          if (chk.alpha) e.failed++;
+    for (const { id, vs, rs } of realServerSlots(lvs)) {
+      const label = trio(rs.ip, vs.protocol, rs.port);
+      const known = opts.knownUp?.get(id);
+      const e: RsEntry = {
+        id,
+        vs,
+        rs,
+        label,
+        checkers: [],
+        failed: 0,
+        alive: true,
+        weight: rs.weight,
+        hasDynamicWeight: false,
+      };
+      for (const chk of rs.checkers) {
+        if (!isPolling(chk)) {
+          this.log.warn({ vs: vs.id, rs: label, checker: chk.type }, `${chk.type} for service ${label} is not run by hacheck; it does not affect the real server's state`);
+          continue;
         }
-        e.alive = e.failed === 0;
-        this.entries.push(e);
-      });
-    });
+        if (chk.type === 'MISC_CHECK' && chk.script?.disabled) {
+          // keepalived drops a checker whose script it may not run
+          this.log.warn({ vs: vs.id, rs: label, checker: chk.type, script: chk.miscPath }, `MISC_CHECK script ${chk.miscPath} is disabled - checker not run`);
+          continue;
+        }
+        const run = opts.makeCheck?.(chk, vs, rs) ?? this.makeCheck(chk, vs, rs);
+        const alpha = known === undefined ? chk.alpha : !known;
+        const job = this.scheduler.add({
+          run,
+          timing: { alpha, warmupMs: chk.warmupMs, retry: chk.retry, delayLoopMs: chk.delayLoopMs, delayBeforeRetryMs: chk.delayBeforeRetryMs },
+          flavor: flavorOf(chk),
+          hardTimeoutMs: hardTimeoutMs(chk),
+        });
+        const ck: CkEntry = { chk, rs: e, job, curWeight: 0 };
+        e.checkers.push(ck);
+        this.byJob.set(job, ck);
+        // set_checker_state(): an alpha checker starts down and counts as failed
+        if (alpha) e.failed++;
+      }
+      e.alive = e.failed === 0;
+      this.entries.push(e);
+    }
   }
 
   private makeCheck(chk: PollingChecker, vs: VirtualServer, rs: RealServer): CheckFn {

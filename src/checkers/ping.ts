@@ -7,6 +7,7 @@
 // this process's identifier and a sequence number, and replies are matched on (source, id, seq).
 
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import type { PingCheck } from '../config/model/checkers.js';
 import { canonicalIp } from '../ipvs/addr.js';
 import { errReason, timeoutReason, type CheckFn } from './common.js';
@@ -141,6 +142,26 @@ class Pinger {
 
 const pingers: { v4?: Pinger; v6?: Pinger } = {};
 
+/** One echo request/reply exchange; `ip` is canonical. */
+export type EchoFn = (v6: boolean, ip: string, timeoutMs: number, signal: AbortSignal) => Promise<{ ok: boolean; reason?: string }>;
+
+/** This thread's raw sockets: the transport of the main thread. */
+export const localEcho: EchoFn = (v6, ip, timeoutMs, signal) => {
+  const p = v6 ? (pingers.v6 ??= new Pinger(true)) : (pingers.v4 ??= new Pinger(false));
+  return p.ping(ip, timeoutMs, signal);
+};
+
+// raw-socket polls its socket on libuv's default loop (the main thread's), so a raw socket
+// opened in a worker thread calls into the worker's isolate from the main thread, and a
+// second worker cannot load the addon at all: a worker sends its echo requests through the
+// main thread instead (src/checkers/worker.ts sets the transport).
+let transport: EchoFn | undefined = isMainThread ? localEcho : undefined;
+
+/** Where PING_CHECKs send their echo requests (a checker worker forwards them to the main thread). */
+export function setEchoTransport(fn: EchoFn): void {
+  transport = fn;
+}
+
 /** Close the shared raw sockets (they keep the event loop alive); the next PING_CHECK reopens them. */
 export function closePingSockets(): void {
   pingers.v4?.close();
@@ -151,7 +172,7 @@ export function pingCheck(chk: Pick<PingCheck, 'conn'>): CheckFn {
   const v6 = chk.conn.family === 'inet6';
   const ip = canonicalIp(chk.conn.connectIp);
   return (signal) => {
-    const p = v6 ? (pingers.v6 ??= new Pinger(true)) : (pingers.v4 ??= new Pinger(false));
-    return p.ping(ip, chk.conn.connectTimeoutMs, signal);
+    if (!transport) return Promise.resolve({ ok: false, reason: 'icmp socket unavailable in a worker thread' });
+    return transport(v6, ip, chk.conn.connectTimeoutMs, signal);
   };
 }

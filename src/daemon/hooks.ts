@@ -7,14 +7,15 @@ import { NotifyRunner } from '../scripts/notify.js';
 import { TrackFileWatcher } from '../scripts/track-file.js';
 import { VrrpScriptTracker } from '../scripts/vrrp-script.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
-import { createSystemIo } from '../vrrp/system-io.js';
+import { loadVrrp } from '../vrrp/load.js';
 import type { DaemonHooks, LvsRuntime } from './daemon.js';
 import { HealthMonitor, type HealthChange } from '../checkers/monitor.js';
+import { WorkerHealthMonitor } from '../checkers/worker-host.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { IpvsadmBackend } from '../ipvs/ipvsadm.js';
 import { chooseIpvsBackend } from '../ipvs/dry-run.js';
-import { realServerId } from '../ipvs/desired.js';
-import { toIpvsSpecs } from '../config/model/lvs.js';
+import { realServerId, type RealServerHealth } from '../ipvs/desired.js';
+import { toIpvsSpecs, type LvsConfig } from '../config/model/lvs.js';
 import type { CliOptions } from '../cli/args.js';
 
 function fifoOptions(f: FifoConfig): Omit<NotifyFifoOptions, 'type' | 'logger' | 'run'> | undefined {
@@ -98,36 +99,55 @@ export function createTrackers(cfg: Config, engine: VrrpEngine, log: Logger) {
   };
 }
 
+/** What createLvs needs of a health monitor (HealthMonitor in-process, WorkerHealthMonitor in a worker thread). */
+export interface LvsHealthMonitor {
+  on(event: 'change', listener: (c: HealthChange) => void): unknown;
+  off(event: 'change', listener: (c: HealthChange) => void): unknown;
+  health(): Map<string, RealServerHealth>;
+  start(): void;
+  stop(): void | Promise<void>;
+}
+
+export type MonitorFactory = (lvs: LvsConfig, log: Logger) => LvsHealthMonitor;
+
+/** The checkers run in a worker thread, so their load cannot make VRRP adverts late. */
+export const workerMonitor: MonitorFactory = (lvs, log) => new WorkerHealthMonitor(lvs, { log });
+/** The checkers run on the main event loop. */
+export const inProcessMonitor: MonitorFactory = (lvs, log) => new HealthMonitor(lvs, { log });
+
 /**
  * The LVS half: checkers feeding the IPVS manager, which applies diffs through ipvsadm,
  * or, on a kernel without IPVS, logs them (src/ipvs/dry-run.ts).
  */
-export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promise<LvsRuntime | undefined> {
+export async function createLvs(cfg: Config, o: CliOptions, log: Logger, makeMonitor: MonitorFactory = workerMonitor): Promise<LvsRuntime | undefined> {
   if (cfg.lvs.virtualServers.length === 0) return undefined;
   const { backend } = await chooseIpvsBackend({ log, real: () => new IpvsadmBackend() });
-  let monitor = new HealthMonitor(cfg.lvs, { log });
+  let monitor = makeMonitor(cfg.lvs, log);
   const last = new Map<string, { reason: string; latencyMs?: number }>();
-  const track = (m: HealthMonitor) =>
+  const track = (m: LvsHealthMonitor) =>
     m.on('change', (c: HealthChange) => last.set(realServerId(c.vs.id, c.rs), { reason: c.reason, latencyMs: c.latencyMs }));
   track(monitor);
   const manager = new IpvsManager({ lvs: cfg.lvs, health: monitor, backend, log, keepOnStop: o.dontReleaseIpvs });
   let lvs = cfg.lvs;
   return {
     async start() {
-      monitor.start();
+      // The table from the configuration alone first (real servers alive until a checker
+      // says otherwise, alpha ones down), then the checkers: the IPVS table is complete
+      // before the checker worker boots.
       await manager.start();
+      monitor.start();
     },
     async reload(next: Config) {
-      const m = new HealthMonitor(next.lvs, { log });
+      const m = makeMonitor(next.lvs, log);
       track(m);
-      monitor.stop();
+      await monitor.stop();
       monitor = m;
       lvs = next.lvs;
-      m.start();
       await manager.reload(next.lvs, m);
+      m.start();
     },
     async stop(release: boolean) {
-      monitor.stop();
+      await monitor.stop();
       await manager.stop({ keep: !release });
     },
     status() {
@@ -148,7 +168,8 @@ export async function createLvs(cfg: Config, o: CliOptions, log: Logger): Promis
 
 export function defaultHooks(): DaemonHooks {
   return {
-    createSystem: (log) => createSystemIo(log),
+    // the VRRP I/O modules are loaded (eagerly compiled) only when VRRP runs
+    createSystem: async (log) => (await loadVrrp()).createSystemIo(log),
     createNotifier,
     createTrackers,
     createLvs,
