@@ -16,6 +16,11 @@ export interface LoadOptions {
   processEnv?: NodeJS.ProcessEnv;
   randomSeed?: number;
   maxLines?: number;
+  /**
+   * Every message, but not the whole model (`hacheck -t`): virtual servers finished as
+   * they are read are counted in `config.lvs.checkedOnly` instead of being kept.
+   */
+  checkOnly?: boolean;
 }
 
 export interface Loaded {
@@ -40,7 +45,7 @@ function load(run: (pp: Preprocessor) => void, opts: LoadOptions): Loaded {
   };
   // lines stream from the pre-processor through the parser into the model: a top-level
   // block is turned into model objects as soon as it is complete, and then dropped
-  const model = new ModelBuilder(new Ctx(diags, env));
+  const model = new ModelBuilder(new Ctx(diags, env, opts.checkOnly));
   let pp: Preprocessor | undefined = undefined;
   const parser = new StmtParser(diags, model.add, { includeCheck: (args) => pp?.setIncludeCheck(args) });
   pp = new Preprocessor(diags, ppOpts, parser.line, parser.lineWords);

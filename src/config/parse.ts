@@ -4,16 +4,17 @@
 //    top-level statement goes to the model as soon as it is complete: nothing of a large
 //    configuration is held but the chunk being read.
 // 1. Each logical line is split into words (keepalived's alloc_strvec_r: "…" groups a
-//    word and is removed; a word ends at blank or '"').
-// 2. The token stream is cut into top-level chunks (one top-level keyword with its
-//    block); brace balance is checked here with keepalived's messages.
+//    word and is removed; a word ends at blank or '"') and made a statement at once.
+// 2. The statements and braces are cut into top-level chunks (one top-level keyword
+//    with its block); brace balance is checked here with keepalived's messages.
 // 3. Each chunk is parsed by the nearley grammar compiled from grammar/*.ne, which reads
 //    its tokens from the moo lexer of lexer.ts, fed one logical line at a time. A
 //    chunk's shape (token types and block keywords) decides its parse, so parses are
 //    cached by shape: 10,000 virtual_servers written alike cost one Earley parse, and
 //    only a chunk of a new shape is lexed by moo (the scanner of step 1 follows the same
 //    rules without a token object per word: moo on every line cost about 0.1 s more on
-//    bench/parse's 390,000 lines).
+//    bench/parse's 390,000 lines). A cached parse only puts the chunk's statements in
+//    their blocks.
 // 4. A syntax error is recovered from the way keepalived does: the offending statement
 //    (and its block) is reported and dropped, and parsing goes on.
 
@@ -61,7 +62,10 @@ class StmtNode implements Stmt {
   // only a block statement gets these: not a slot in each of a million statements
   declare block?: Stmt[];
   declare list?: boolean;
-  declare end?: Loc;
+  /** where the block's '}' is, kept as numbers: a Loc is made only when asked for */
+  declare private endFile?: string;
+  declare private endLine?: number;
+  declare private endCol?: number;
   constructor(
     readonly kw: string,
     readonly args: string[],
@@ -78,6 +82,17 @@ class StmtNode implements Stmt {
   }
   get loc(): Loc {
     return { file: this.file, line: this.line, col: this.col };
+  }
+  get end(): Loc | undefined {
+    return this.endFile === undefined ? undefined : { file: this.endFile, line: this.endLine!, col: this.endCol! };
+  }
+  setBlock(block: Stmt[], list: boolean, endFile?: string, endLine?: number, endCol?: number): void {
+    this.block = block;
+    if (list) this.list = true;
+    if (endFile === undefined) return;
+    this.endFile = endFile;
+    this.endLine = endLine;
+    this.endCol = endCol;
   }
 }
 
@@ -151,21 +166,31 @@ const K_ARGS = 0x4000;
 const K_KW = 0x3fff;
 
 /**
- * One top-level chunk as parallel arrays (token type, word, where): no object per token.
- * Only when the chunk's shape is new does nearley see it, through the moo lexer, one
- * logical line (`raw`) at a time. The arrays are reused from chunk to chunk.
+ * Items of the chunk are numbered like this in the tokens nearley reads: item j's first
+ * token is j * ITEM_SPAN and its further tokens follow, so the token index a parse node
+ * keeps (a keyword's, a brace's) gives back its item, and no two tokens of a chunk share
+ * an index (substitution may make a logical line of many more words than MAXBUF allows a
+ * physical line; the indices stay exact doubles).
+ */
+const ITEM_SPAN = 2 ** 24;
+const itemOf = (token: number): number => Math.floor(token / ITEM_SPAN);
+
+/**
+ * One top-level chunk: its items in order, each a statement (made as its line is read)
+ * or a brace (where it stands, in parallel arrays: no object per brace). Only when the
+ * chunk's shape is new does nearley see it, through the moo lexer, one logical line at a
+ * time. The arrays are reused from chunk to chunk.
  */
 class Chunk {
+  /** items */
   length = 0;
-  type: TokType[] = [];
-  text: string[] = [];
-  col: number[] = [];
-  /** the logical line (rawSrc[i] from rawA[i] to rawB[i]), file and physical line of each keyword and brace token */
-  rawSrc: string[] = [];
-  rawA: number[] = [];
-  rawB: number[] = [];
+  /** the statement of each item; undefined for a brace */
+  stmt: (StmtNode | undefined)[] = [];
+  /** a brace item's character ('{' or '}'), file, line and column */
+  brace: string[] = [];
   file: string[] = [];
   line: number[] = [];
+  col: number[] = [];
   /** the shape: one or two codes per statement, one per brace */
   private codes: number[] = [];
   private ncodes = 0;
@@ -174,34 +199,20 @@ class Chunk {
     this.ncodes = 0;
   }
   /** a brace */
-  brace(type: 'lbrace' | 'rbrace', col: number, raw: string, file: string, line: number): void {
-    this.push(type, type === 'lbrace' ? '{' : '}', col, raw, 0, raw.length, file, line);
-    this.codes[this.ncodes++] = type === 'lbrace' ? K_LBRACE : K_RBRACE;
+  addBrace(lbrace: boolean, col: number, file: string, line: number): void {
+    const j = this.length++;
+    this.stmt[j] = undefined;
+    this.brace[j] = lbrace ? '{' : '}';
+    this.file[j] = file;
+    this.line[j] = line;
+    this.col[j] = col;
+    this.codes[this.ncodes++] = lbrace ? K_LBRACE : K_RBRACE;
   }
-  /** a statement on line src[a, b): keyword words[0] at `col`, its arguments words[1, n) (only their text matters), and its eol */
-  statement(bkw: number | undefined, words: string[], n: number, col: number, src: string, a: number, b: number, file: string, line: number): void {
-    this.push(bkw === undefined ? 'kw' : 'bkw', words[0], col, src, a, b, file, line);
-    let i = this.length;
-    for (let j = 1; j < n; j++, i++) {
-      this.type[i] = 'arg';
-      this.text[i] = words[j];
-    }
-    this.type[i] = 'eol';
-    this.text[i] = '';
-    this.length = i + 1;
+  /** a statement; `bkw` is its block keyword's code */
+  statement(bkw: number | undefined, s: StmtNode): void {
+    this.stmt[this.length++] = s;
     this.codes[this.ncodes++] = bkw ?? K_KW;
-    this.codes[this.ncodes++] = K_ARGS + n - 1;
-  }
-  private push(type: TokType, text: string, col: number, src: string, a: number, b: number, file: string, line: number): void {
-    const i = this.length++;
-    this.type[i] = type;
-    this.text[i] = text;
-    this.col[i] = col;
-    this.rawSrc[i] = src;
-    this.rawA[i] = a;
-    this.rawB[i] = b;
-    this.file[i] = file;
-    this.line[i] = line;
+    this.codes[this.ncodes++] = K_ARGS + s.args.length;
   }
   key(): string {
     const c = this.codes;
@@ -211,11 +222,10 @@ class Chunk {
     for (let a = 0; a < n; a += 4096) k += String.fromCharCode.apply(null, c.slice(a, Math.min(n, a + 4096)));
     return k;
   }
-  loc(i: number): Loc {
-    return { file: this.file[i], line: this.line[i], col: this.col[i] };
-  }
-  raw(i: number): string {
-    return cut(this.rawSrc[i], this.rawA[i], this.rawB[i]);
+  /** where item j is */
+  loc(j: number): Loc {
+    const s = this.stmt[j];
+    return s ? s.loc : { file: this.file[j], line: this.line[j], col: this.col[j] };
   }
 }
 
@@ -239,15 +249,14 @@ export class StmtParser {
   /** inside a stray top-level '{…}' being skipped: its depth */
   private skip = 0;
   /** the last line read, for the missing '}' message at the end */
-  private lastSrc = '';
-  private lastA = 0;
-  private lastB = 0;
   private lastFile = '';
   private lastLine = 0;
   private lastCol = 0;
   /** the current line's words, reused */
   private words: string[] = [];
   private offs: number[] = [];
+  /** the include_check hook's block: global_defs at the top level */
+  private inGlobalDefs = false;
 
   constructor(
     private readonly diags: Diagnostics,
@@ -257,9 +266,6 @@ export class StmtParser {
 
   /** A LineSink. */
   readonly line = (text: string, file: string, line: number, col: number): void => {
-    this.lastSrc = text;
-    this.lastA = 0;
-    this.lastB = text.length;
     this.lastFile = file;
     this.lastLine = line;
     this.lastCol = col;
@@ -277,7 +283,7 @@ export class StmtParser {
         return;
       }
       this.depth++;
-      chunk.brace('lbrace', col, text, file, line);
+      chunk.addBrace(true, col, file, line);
       return;
     }
     if (text === '}') {
@@ -286,7 +292,7 @@ export class StmtParser {
         return;
       }
       this.depth--;
-      chunk.brace('rbrace', col, text, file, line);
+      chunk.addBrace(false, col, file, line);
       return;
     }
     // scanWords, inlined: this runs for every line of the configuration
@@ -320,9 +326,7 @@ export class StmtParser {
     if (!n) return;
     // a statement at depth 0 starts a new top-level chunk
     if (this.depth === 0) this.flush();
-    const kw = words[0];
-    chunk.statement(BKW_CODE.get(kw), words, n, col + offs[0], text, 0, len, file, line);
-    if (this.depth === 1 && kw === 'include_check' && this.hooks.includeCheck && chunk.text[0] === 'global_defs') this.hooks.includeCheck(words.slice(1, n));
+    this.add(new StmtNode(words[0], words.slice(1, n), text, 0, len, file, line, col + offs[0]));
   };
 
   /**
@@ -330,27 +334,30 @@ export class StmtParser {
    * found by the pre-processor (no brace, no quote), so `line` need not scan it again.
    */
   readonly lineWords = (src: string, a: number, b: number, starts: Int32Array, ends: Int32Array, n: number, file: string, line: number, col: number): void => {
-    this.lastSrc = src;
-    this.lastA = a;
-    this.lastB = b;
     this.lastFile = file;
     this.lastLine = line;
     this.lastCol = col;
     // not a brace line: nothing to do while a stray block is skipped
     if (this.skip) return;
-    const words = this.words;
-    for (let k = 0; k < n; k++) words[k] = src.slice(starts[k], ends[k]);
     if (this.depth === 0) this.flush();
-    const kw = words[0];
-    this.chunk.statement(BKW_CODE.get(kw), words, n, col + starts[0] - a, src, a, b, file, line);
-    if (this.depth === 1 && kw === 'include_check' && this.hooks.includeCheck && this.chunk.text[0] === 'global_defs') this.hooks.includeCheck(words.slice(1, n));
+    const args = new Array<string>(n - 1);
+    for (let k = 1; k < n; k++) args[k - 1] = src.slice(starts[k], ends[k]);
+    this.add(new StmtNode(src.slice(starts[0], ends[0]), args, src, a, b, file, line, col + starts[0] - a));
   };
+
+  private add(s: StmtNode): void {
+    const chunk = this.chunk;
+    const kw = s.kw;
+    if (this.depth === 0) this.inGlobalDefs = kw === 'global_defs';
+    chunk.statement(BKW_CODE.get(kw), s);
+    if (this.depth === 1 && this.inGlobalDefs && kw === 'include_check' && this.hooks.includeCheck) this.hooks.includeCheck(s.args.slice());
+  }
 
   /** The input is over: close what is open and hand out the last chunk. */
   end(): void {
     if (this.depth > 0) {
       this.diags.error('HC_CONFIG_MISSING_EOB', `There are ${this.depth} missing '}'s or extra '{'s`, { file: this.lastFile, line: this.lastLine, col: 0 }, ErrClass.MISSING_EOB);
-      for (let i = 0; i < this.depth; i++) this.chunk.brace('rbrace', this.lastCol, cut(this.lastSrc, this.lastA, this.lastB), this.lastFile, this.lastLine);
+      for (let i = 0; i < this.depth; i++) this.chunk.addBrace(false, this.lastCol, this.lastFile, this.lastLine);
       this.depth = 0;
     }
     this.flush();
@@ -372,19 +379,13 @@ export function parseLines(lines: Line[], diags: Diagnostics): ParseResult {
   return { stmts };
 }
 
-/** index just past the statement starting at s (its eol) */
-function statementEnd(c: Chunk, s: number): number {
-  let e = s;
-  while (e < c.length && c.type[e] !== 'eol') e++;
-  return e + 1;
-}
-
-/** index just past the '}' matching the '{' at b */
+/** item just past the '}' matching the '{' at item b */
 function blockEnd(c: Chunk, b: number): number {
   let d = 0;
   for (let e = b; e < c.length; e++) {
-    if (c.type[e] === 'lbrace') d++;
-    else if (c.type[e] === 'rbrace' && --d === 0) return e + 1;
+    const br = c.stmt[e] ? undefined : c.brace[e];
+    if (br === '{') d++;
+    else if (br === '}' && --d === 0) return e + 1;
   }
   return c.length;
 }
@@ -425,18 +426,18 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
     // parser state before the previous statement, to drop a block keyword whose '{' is missing
     let beforePrev: { state: ReturnType<NearleyModule.Parser['save']>; at: number } | undefined;
     while (i < chunk.length) {
-      const type = chunk.type[i];
+      const st = chunk.stmt[i];
       const saved = parser.save();
-      if (type === 'lbrace' || type === 'rbrace') {
-        // a brace's `raw` may be another line (a '}' added at the end for a missing one)
-        if (feed(parser, type === 'lbrace' ? '{' : '}', i)) {
+      if (!st) {
+        const lbrace = chunk.brace[i] === '{';
+        if (feed(parser, chunk.brace[i], i * ITEM_SPAN)) {
           beforePrev = undefined;
           i++;
           continue;
         }
         parser.restore(saved);
         clean = false;
-        if (type === 'lbrace') {
+        if (lbrace) {
           diags.error('HC_CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", chunk.loc(i), ErrClass.UNEXPECTED_BOB);
           i = blockEnd(chunk, i);
         } else {
@@ -445,8 +446,8 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
         }
         continue;
       }
-      const e = statementEnd(chunk, i);
-      if (feed(parser, chunk.raw(i), i)) {
+      const e = i + 1;
+      if (feed(parser, st.raw, i * ITEM_SPAN)) {
         beforePrev = { state: saved, at: i };
         i = e;
         continue;
@@ -465,8 +466,8 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
         beforePrev = undefined;
         continue;
       }
-      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${chunk.text[i]}'`, chunk.loc(i), ErrClass.UNKNOWN_KEYWORD);
-      i = e < chunk.length && chunk.type[e] === 'lbrace' ? blockEnd(chunk, e) : e;
+      diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${st.kw}'`, chunk.loc(i), ErrClass.UNKNOWN_KEYWORD);
+      i = e < chunk.length && !chunk.stmt[e] && chunk.brace[e] === '{' ? blockEnd(chunk, e) : e;
     }
     const results = parser.results;
     if (!results.length) {
@@ -480,15 +481,18 @@ function parseChunk(chunk: Chunk, diags: Diagnostics, out: (s: Stmt) => void): v
   for (const n of nodes) out(build(n, chunk));
 }
 
+/** The statement of parse node n, with its block. */
 function build(n: PNode, c: Chunk): Stmt {
-  const k = n.k;
-  const s = new StmtNode(c.text[k], c.text.slice(k + 1, k + 1 + n.n), c.rawSrc[k], c.rawA[k], c.rawB[k], c.file[k], c.line[k], c.col[k]);
-  if (n.b) {
-    const block = new Array<Stmt>(n.b.length);
-    for (let i = 0; i < n.b.length; i++) block[i] = build(n.b[i], c);
-    s.block = block;
-    if (n.list) s.list = true;
-    if (n.e !== undefined) s.end = c.loc(n.e);
+  const s = c.stmt[itemOf(n.k)]!;
+  const b = n.b;
+  if (b) {
+    const block = new Array<Stmt>(b.length);
+    for (let i = 0; i < b.length; i++) block[i] = build(b[i], c);
+    if (n.e === undefined) s.setBlock(block, n.list === true);
+    else {
+      const e = itemOf(n.e);
+      s.setBlock(block, n.list === true, c.file[e], c.line[e], c.col[e]);
+    }
   }
   return s;
 }

@@ -275,10 +275,11 @@ export class Preprocessor {
       this.fileError(INCLUDE_R, `Configuration file '${abs}' is not a regular non-executable file - skipping`, from, includeType);
       return;
     }
-    let buf: Buffer;
+    let text: string;
     try {
       accessSync(abs, fsc.R_OK);
-      buf = this.readFile(abs);
+      // the bytes are not kept once decoded: for a large file that is its size less in memory
+      text = this.readFile(abs).toString('latin1');
     } catch (e) {
       this.fileError(INCLUDE_R, `Configuration file '${abs}' open problem (${(e as Error).message}) - skipping`, from, includeType);
       return;
@@ -289,7 +290,7 @@ export class Preprocessor {
     this.includeStack.push(abs);
     this.files.push(abs);
     try {
-      this.processFileText(abs, buf.toString('latin1'));
+      this.processFileText(abs, text);
     } finally {
       this.includeStack.pop();
       this.cwd = savedCwd;

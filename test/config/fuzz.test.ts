@@ -144,6 +144,60 @@ describe('fuzz: 20,000 mutated configurations through pre-processing, grammar an
     assert.ok(slowest < 5_000, `one run took ${slowest} ms`);
   });
 
+  it('check-only loading (`-t`) gives the same diagnostics and exit code as a full load, on 4,000 mutated configurations', () => {
+    // virtual servers finished as they are read are not kept then (LoadOptions.checkOnly)
+    const LVS_SEED = `global_defs {
+  smtp_alert_checker
+}
+virtual_server 10.0.0.1 80 {
+  lb_algo rr
+  protocol TCP
+  quorum 9
+  hysteresis 20
+  sorry_server 10.0.1.2 80
+  real_server 10.0.1.2 {
+    inhibit_on_failure
+    TCP_CHECK { connect_timeout 3 }
+    SMTP_CHECK { host { connect_ip 10.0.1.9 } host { connect_port 25 } }
+    MISC_CHECK { misc_path "/bin/true" }
+  }
+  real_server 10.0.1.2 {
+    smtp_alert off
+  }
+  real_server 10.0.1.3 8080 {
+    lvs_method DR
+    HTTP_GET { url { path / } connect_port 0 }
+  }
+}
+virtual_server fwmark 7 {
+  lb_kind TUN
+  real_server 10.0.1.4 80 { PING_CHECK { } DNS_CHECK { } UDP_CHECK { } }
+}
+virtual_server group G {
+  real_server 10.0.1.5 80 { TCP_CHECK { } }
+}
+virtual_server_group G { 10.0.2.1 80 }
+virtual_server 10.0.0.2 0 {
+  ops
+  real_server 10.0.1.6 0 { BFD_CHECK { name b } FILE_CHECK { track_file f } }
+}
+`;
+    const seeds = [SEED_TEXT, LVS_SEED];
+    if (haveShared) for (const f of readdirSync(CORPUS)) if (f.startsWith('keepalived.conf')) seeds.push(readFileSync(join(CORPUS, f), 'latin1'));
+    const rand = mulberry32(4242);
+    const RUNS = 4_000;
+    for (let n = 0; n < RUNS; n++) {
+      let text = seeds[n % seeds.length];
+      for (let k = Math.floor(rand() * 3); k > 0; k--) text = mutate(rand, text);
+      const opts = { env, configId: 'node1', randomSeed: n, maxLines: 20_000 };
+      const full = loadConfigText(text, opts);
+      const checked = loadConfigText(text, { ...opts, checkOnly: true });
+      assert.deepEqual(checked.diags.list, full.diags.list, `run ${n}`);
+      assert.equal(checked.diags.exitCode(), full.diags.exitCode(), `run ${n}`);
+      assert.equal(checked.config.lvs.virtualServers.length + (checked.config.lvs.checkedOnly ?? 0), full.config.lvs.virtualServers.length, `run ${n}`);
+    }
+  });
+
   describe('hostile files', () => {
     let dir: string;
     before(() => {

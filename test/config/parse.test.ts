@@ -134,9 +134,25 @@ describe('parse: blocks from the grammar', () => {
     assert.deepEqual(stmts.map((s) => s.block![0].block![0].args[0]), ['1', '2', '3']);
     assert.deepEqual(stmts.map((s) => s.loc.line), [1, 6, 11]);
   });
+  it('keeps its place in the block after a line substitution made longer than any physical line', () => {
+    // a parse node finds its statement by token number: 2,400 words must not run into the next line's
+    const { stmts, msgs } = parse(`$A=${' a'.repeat(300)}\n$B=$A $A $A $A\nvrrp_instance VI_1 {\n notify $B $B\n virtual_ipaddress {\n  $B\n  10.0.0.1\n }\n state MASTER\n}\n`);
+    assert.deepEqual(msgs, []);
+    const b = stmts[0].block!;
+    assert.deepEqual(b.map((x) => [x.kw, x.args.length]), [['notify', 2400], ['virtual_ipaddress', 0], ['state', 1]]);
+    assert.deepEqual(b[1].block!.map((x) => [x.kw, x.args.length]), [['a', 1199], ['10.0.0.1', 0]]);
+    assert.deepEqual(b[1].end, { file: 'k.conf', line: 8, col: 2 });
+    assert.deepEqual(stmts[0].end, { file: 'k.conf', line: 10, col: 1 });
+  });
 });
 
 describe('parse: recovery with keepalived messages, and parsing goes on', () => {
+  it("a keyword named like one of Object.prototype's methods is unknown (it crashed the model)", () => {
+    const l = loadConfigText('hasOwnProperty\nglobal_defs {\n  toString\n  hasOwnProperty\n  constructor 1\n  __proto__\n}\nvrrp_instance VI_1 {\n  valueOf\n}\n', { env: fakeEnvironment({ interfaces: ['eth0'] }) });
+    const unknown = l.diags.list.filter((d) => d.code === 'HC_CONFIG_UNKNOWN_KEYWORD').map((d) => `${d.loc?.line}: ${d.message}`);
+    assert.deepEqual(unknown, ["1: Unknown keyword 'hasOwnProperty'", "3: Unknown keyword 'toString'", "4: Unknown keyword 'hasOwnProperty'", "5: Unknown keyword 'constructor'", "6: Unknown keyword '__proto__'", "9: Unknown keyword 'valueOf'"]);
+    assert.deepEqual(l.config.global.unsupported, []);
+  });
   it('a block keyword where its block is not allowed is an unknown keyword, and its block is skipped', () => {
     const { stmts, msgs } = parse('vrrp_instance VI_1 {\n real_server 1.1.1.1 80 {\n  weight 1\n }\n priority 100\n}\nglobal_defs {\n router_id x\n}\n');
     assert.deepEqual(msgs, ["2: Unknown keyword 'real_server'"]);

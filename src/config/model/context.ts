@@ -25,6 +25,12 @@ export class Ctx {
   constructor(
     readonly diags: Diagnostics,
     readonly env: Environment,
+    /**
+     * Only the messages are wanted (`-t`): a block whose model no later block can change
+     * (a virtual_server without group, BFD_CHECK or FILE_CHECK) is checked in full and
+     * then not kept.
+     */
+    readonly checkOnly = false,
   ) {}
 
   /** Where word `word` of `s` is (0 = the keyword); the statement's place if it has no such word. */
@@ -178,12 +184,12 @@ export class Ctx {
   }
 
   dispatch<T>(s: Stmt, spec: BlockSpec<T>, target: T): void {
-    const h = spec.keywords[s.kw];
+    const h = handlers(spec).get(s.kw);
     if (h) {
       h(s, target, this);
       return;
     }
-    const why = spec.unsupported?.[s.kw];
+    const why = spec.unsupported && Object.hasOwn(spec.unsupported, s.kw) ? spec.unsupported[s.kw] : undefined;
     if (why !== undefined) {
       this.note(s, `'${s.kw}' is accepted but not implemented by hacheck${why ? `: ${why}` : ''}`, 0, 'HC_CONFIG_UNSUPPORTED');
       return;
@@ -192,6 +198,20 @@ export class Ctx {
     this.diags.error('HC_CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${s.kw}'`, this.loc(s), ErrClass.UNKNOWN_KEYWORD);
     if (suggestion) this.diags.note('HC_CONFIG_DID_YOU_MEAN', `did you mean '${suggestion}'? (in ${spec.name})`, this.loc(s));
   }
+}
+
+/**
+ * A block's keyword table as a Map, made on first use (the tables are complete once their
+ * modules are loaded). Only its own keywords: `toString` or `hasOwnProperty` in a block
+ * is an unknown keyword, not Object.prototype's method called as a handler. And a Map
+ * finds a keyword read from the file (a new string each line) without making V8 look
+ * it up among its property names first.
+ */
+const handlerMaps = new WeakMap<object, Map<string, Handler<never>>>();
+function handlers<T>(spec: BlockSpec<T>): Map<string, Handler<T>> {
+  let m = handlerMaps.get(spec);
+  if (!m) handlerMaps.set(spec, (m = new Map(Object.entries(spec.keywords))));
+  return m as Map<string, Handler<T>>;
 }
 
 /** v is one or more ASCII digits */

@@ -1128,7 +1128,7 @@ const globalDefsSpec: BlockSpec<Config> = {
 function walkGlobalDefs(s: Stmt, cfg: Config, c: Ctx): void {
   if (s.args.length > 0) c.error(s, `Block ${s.kw} has extra parameters ${s.args[0]} ...`, 1);
   for (const it of s.block ?? []) {
-    if (unsupportedGlobal[it.kw] !== undefined && !globalDefsSpec.keywords[it.kw]) cfg.global.unsupported.push(it.kw);
+    if (Object.hasOwn(unsupportedGlobal, it.kw) && !Object.hasOwn(globalDefsSpec.keywords, it.kw)) cfg.global.unsupported.push(it.kw);
     c.dispatch(it, globalDefsSpec, cfg);
   }
 }

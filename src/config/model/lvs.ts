@@ -196,6 +196,11 @@ export interface LvsConfig {
   ssl?: SslConfig;
   groups: VirtualServerGroup[];
   virtualServers: VirtualServer[];
+  /**
+   * Virtual servers checked but not kept in `virtualServers` (LoadOptions.checkOnly: `-t`
+   * needs every message, not the model). Set only in that mode.
+   */
+  checkedOnly?: number;
 }
 
 export function newLvsConfig(): LvsConfig {
@@ -282,7 +287,7 @@ type VsEntry = VsDraft | EarlyVs;
 
 interface EarlyVs {
   early: true;
-  /** undefined when finishing dropped the server */
+  /** undefined when finishing dropped the server, or in check-only mode */
   vs?: VirtualServer;
   diags: readonly Diagnostic[];
   /** smtp_alert was given in the virtual_server */
@@ -293,12 +298,14 @@ interface EarlyVs {
 
 interface LvsBuild {
   entries: VsEntry[];
+  /** virtual servers finished early and, in check-only mode (Ctx.checkOnly), not kept */
+  checkedOnly: number;
 }
 
 const builds = new WeakMap<Config, LvsBuild>();
 function build(cfg: Config): LvsBuild {
   let b = builds.get(cfg);
-  if (!b) builds.set(cfg, (b = { entries: [] }));
+  if (!b) builds.set(cfg, (b = { entries: [], checkedOnly: 0 }));
   return b;
 }
 
@@ -954,8 +961,18 @@ const virtualServerHandler: Handler<Config> = (s, cfg, c) => {
   // bfd_instance, a track_file): the draft is then dropped young, and only the model kept.
   if (vs.target.kind !== 'group' && !vs.rs.some((r) => r.checkers.some((d) => d.checker.type === 'BFD_CHECK' || d.checker.type === 'FILE_CHECK'))) {
     const sink = new DiagList();
-    const done = finishVs(vs, undefined, sink, NO_LATER);
+    const checked = checkVs(vs, undefined, sink);
     const entries = build(cfg).entries;
+    if (checked && c.checkOnly) {
+      // Only its messages matter (the global smtp_alert applied later changes no message).
+      // Making the model and keeping it were a large share of `-t` on a large file: the
+      // young-generation GC copied every kept server once or twice.
+      checkVsCheckers(vs, checked.kept, sink);
+      build(cfg).checkedOnly++;
+      if (sink.list) entries.push({ early: true, diags: sink.list, vsSmtp: true });
+      return;
+    }
+    const done = checked && modelVs(vs, checked, sink, NO_LATER);
     if (!done) {
       // no model: only its messages are left to report
       entries.push({ early: true, diags: sink.list ?? NO_DIAGS, vsSmtp: true });
@@ -1075,6 +1092,8 @@ export function finishLvs(cfg: Config, c: Ctx): void {
     if (done) out.push(done.vs);
   }
   cfg.lvs.virtualServers = out;
+  const checkedOnly = build(cfg).checkedOnly;
+  if (checkedOnly) cfg.lvs.checkedOnly = checkedOnly;
   // the drafts are spent: do not keep a second copy of every server alive with the model
   builds.delete(cfg);
 }
@@ -1085,6 +1104,26 @@ export function finishLvs(cfg: Config, c: Ctx): void {
  * the model and the real servers kept, or undefined when the server is dropped.
  */
 function finishVs(v: VsDraft, group: VirtualServerGroup | undefined, d: DiagSink, scope: FinishScope): { vs: VirtualServer; kept: RsDraft[] } | undefined {
+  const checked = checkVs(v, group, d);
+  return checked && modelVs(v, checked, d, scope);
+}
+
+/** What checkVs leaves for modelVs. */
+interface CheckedVs {
+  group: VirtualServerGroup | undefined;
+  /** the real servers kept (duplicates removed) */
+  kept: RsDraft[];
+  /** each kept real server's port after the fix-ups, by its index in `kept` */
+  finalPort: number[];
+  /** the sorry server's port after the fix-ups */
+  ssPort: number;
+}
+
+/**
+ * The checks of validate_check_config() that need only the server itself: defaults,
+ * duplicates, port fix-ups, with their messages. Undefined when the server is dropped.
+ */
+function checkVs(v: VsDraft, group: VirtualServerGroup | undefined, d: DiagSink): CheckedVs | undefined {
   // validate_check_config
   if (!v.rs.length) {
     cfgError(d, v.loc, `Virtual server ${fmtVs(v)} has no real servers - ignoring`);
@@ -1122,8 +1161,6 @@ function finishVs(v: VsDraft, group: VirtualServerGroup | undefined, d: DiagSink
     cfgError(d, v.loc, `Virtual server ${fmtVs(v)}: no scheduler set, setting default '${DEFAULT_SCHED}'`);
     v.scheduler = DEFAULT_SCHED;
   }
-  const globalAlert = scope.globalAlert;
-  const vsAlert = v.smtpAlert ?? globalAlert ?? false;
 
   const methodDefault = (): LvsMethod => {
     if (!v.lvsMethod) {
@@ -1224,12 +1261,35 @@ function finishVs(v: VsDraft, group: VirtualServerGroup | undefined, d: DiagSink
     }
   }
 
-  // the model, with inheritance virtual_server → real_server → checker
+  return { group, kept, finalPort, ssPort };
+}
+
+/**
+ * The messages modelVs gives for a server finished as its block closes (no group,
+ * BFD_CHECK or FILE_CHECK), without making the model: for check-only loading.
+ */
+function checkVsCheckers(v: VsDraft, kept: readonly RsDraft[], d: DiagSink): void {
+  for (const r of kept) for (const cd of r.checkers) portZeroNote(d, cd.checker, cd.conn?.port, r, v);
+}
+
+/** A connecting checker left with port 0 (`port`: its connect_port, if given). */
+function portZeroNote(d: DiagSink, k: Checker, port: number | undefined, r: RsDraft, v: VsDraft): void {
+  if ('conn' in k && k.type !== 'PING_CHECK' && (port ?? k.conn.connectPort) === 0) {
+    d.add({ severity: 'note', code: 'HC_CHECKER_PORT_ZERO', message: `${k.type} of ${fmtRs(r, v)} connects to port 0 (neither the real_server line nor connect_port gives one); keepalived does the same`, loc: k.loc, hint: undefined });
+  }
+}
+
+/** The model, with inheritance virtual_server → real_server → checker (and the checks that need the rest of the configuration). */
+function modelVs(v: VsDraft, checked: CheckedVs, d: DiagSink, scope: FinishScope): { vs: VirtualServer; kept: RsDraft[] } {
+  const { kept, finalPort, ssPort } = checked;
+  const globalAlert = scope.globalAlert;
+  const vsAlert = v.smtpAlert ?? globalAlert ?? false;
   const vsOut: VirtualServer = {
     id: fmtVs(v),
     target: v.target,
     family: v.family ?? 'inet',
-    scheduler: v.scheduler,
+    // checkVs set it
+    scheduler: v.scheduler!,
     schedFlags: v.schedFlags,
     ops: v.ops,
     lvsMethod: v.lvsMethod ?? 'NAT',
@@ -1326,9 +1386,8 @@ function finishVs(v: VsDraft, group: VirtualServerGroup | undefined, d: DiagSink
           k.reverse = tf.weightReverse;
         }
       }
-      if ('conn' in k && k.type !== 'PING_CHECK' && k.conn.connectPort === 0) {
-        d.add({ severity: 'note', code: 'HC_CHECKER_PORT_ZERO', message: `${k.type} of ${fmtRs(r, v)} connects to port 0 (neither the real_server line nor connect_port gives one); keepalived does the same`, loc: k.loc, hint: undefined });
-      }
+      // resolved: its connection has its final port
+      portZeroNote(d, k, undefined, r, v);
       checkers.push(k);
     }
     rsOut.checkers = exact(checkers);

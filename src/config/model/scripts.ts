@@ -478,11 +478,11 @@ export function finishScripts(cfg: Config, c: Ctx): void {
   const security = scriptSecurity(cfg);
   const flagsBySub = { vrrp: 0, check: 0, startstop: 0 };
   const vrrp = cfg.vrrp as unknown as { instances?: TrackHolder[]; syncGroups?: TrackHolder[]; checked?: boolean };
-  const lvs = cfg.lvs as unknown as { virtualServers?: unknown[] };
+  const lvs = cfg.lvs as unknown as { virtualServers?: unknown[]; checkedOnly?: number };
   const active = {
     // keepalived's VRRP process checks its scripts only when it gets past reading the file
     vrrp: (vrrp.instances?.length ?? 0) > 0 && vrrp.checked !== false,
-    check: (lvs.virtualServers?.length ?? 0) > 0,
+    check: (lvs.virtualServers?.length ?? 0) + (lvs.checkedOnly ?? 0) > 0,
     startstop: true,
   };
   const insecureTrack = new Set<string>();
