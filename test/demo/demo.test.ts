@@ -45,7 +45,13 @@ class Run {
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
   }
   async exit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
-    return Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs)));
+    try {
+      return await Promise.race([this.exited, timedOut]);
+    } finally {
+      clearTimeout(timer); // a pending bound must not keep mocha alive after the run
+    }
   }
 }
 
