@@ -1,6 +1,12 @@
-// 5,000 real servers under TCP_CHECK at delay_loop 1 against loopback listeners.
-// Reports CPU seconds per 1,000 checks, peak RSS, and the time from a listener closing to the
-// HealthMonitor's 'change' event (retry 1, delay_before_retry 1: expected ≈ 1–2 s).
+// bench/checkers, host part: 5,000 real servers under TCP_CHECK at delay_loop 1 against loopback
+// listeners, run in-process (HealthMonitor + tcpCheck, no daemon, no IPVS: this host's kernel has
+// none). Reports CPU seconds per 1,000 checks, peak RSS, and the time from a listener closing to
+// the HealthMonitor's 'change' event (retry 1, delay_before_retry 1: expected ≈ 1–2 s).
+//
+// That last figure is the checker's decision only, not the issue's "death → removal applied":
+// it leaves out the IPVS manager and the kernel update. The removal-applied figure, against
+// keepalived 2.2.7 on the same configuration, comes from the VM part:
+// scripts/bench-checkers-vm.sh (bench/checkers-vm.ts).
 //
 //   node dist/bench/checkers.js [realServers=5000] [steadySeconds=15]
 //
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
   clearInterval(rssTimer);
   mon.stop();
   shared.close();
-  console.log(`detection (listener closed → 'change' down, retry 1 × delay_before_retry 1 s, delay_loop 1 s): ${lat.length}/${DEDICATED} seen; p50 ${pct(lat, 50)?.toFixed(0)} ms, p99 ${pct(lat, 99)?.toFixed(0)} ms, max ${Math.max(...lat).toFixed(0)} ms`);
+  console.log(`checker decision only (listener closed → HealthMonitor 'change' down, in-process; NOT removal applied in IPVS, see scripts/bench-checkers-vm.sh), retry 1 × delay_before_retry 1 s, delay_loop 1 s: ${lat.length}/${DEDICATED} seen; p50 ${pct(lat, 50)?.toFixed(0)} ms, p99 ${pct(lat, 99)?.toFixed(0)} ms, max ${Math.max(...lat).toFixed(0)} ms`);
   const other = changes.filter((x) => !ports.has(x.c.rs.port)).length;
   console.log(`spurious changes on the shared listener: ${other}`);
   const m2 = process.memoryUsage();
