@@ -23,7 +23,7 @@
 // operation in between; operations after the last marker of a run that
 // ended early did not run and go into the next batch.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 import { parseHostPort, formatHostPort } from './addr.js';
 import { diffTables } from './diff.js';
@@ -491,6 +491,146 @@ function runProcess(argv: readonly string[], input: string, timeoutMs: number, e
   });
 }
 
+/**
+ * One long-lived `ipvsadm -R`. A batch is written to its stdin and is done when the marker
+ * after its last line comes back on stderr (ipvsadm reads stdin line by line and writes
+ * stderr unbuffered), so a change costs no process start: in the emulated IPVS VM a start
+ * took 0.2-0.3 s of a dead real server's removal, where keepalived changes the table
+ * in-process over netlink. When ipvsadm ends (a line it refuses while checking arguments
+ * ends the whole run) or a batch times out, the next batch starts a new one. Idle, the
+ * process does not keep Node's event loop alive.
+ */
+class RestoreSession {
+  private child?: ChildProcessWithoutNullStreams;
+  private partial = '';
+  private waiter?: { want: string; lines: string[]; finish: (r: RunResult) => void; fail: (e: Error) => void };
+
+  constructor(
+    private readonly argv: readonly string[],
+    private readonly env: NodeJS.ProcessEnv | undefined,
+  ) {}
+
+  /**
+   * Write `input`; resolves once the line `wantMarker` (e.g. "--hacheck-op-done-7") is read
+   * on stderr, with the stderr lines of this batch; or when the process ends or the batch
+   * times out (the process is then killed). `spawned`: a process was started for it.
+   */
+  run(input: string, wantMarker: string, timeoutMs: number): Promise<RunResult & { spawned: boolean }> {
+    return new Promise((resolve, reject) => {
+      let spawned = false;
+      if (!this.child) {
+        try {
+          this.start();
+          spawned = true;
+        } catch (e) {
+          reject(e);
+          return;
+        }
+      }
+      const child = this.child!;
+      const timer = setTimeout(() => {
+        this.kill(child);
+        this.finishWaiter({ code: null, signal: 'SIGKILL', stdout: '', stderr: '', timedOut: true });
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        if (this.child === child) this.idle(child, true);
+      };
+      this.waiter = {
+        want: wantMarker,
+        lines: [],
+        finish: (r) => {
+          done();
+          resolve({ ...r, stderr: r.stderr, spawned });
+        },
+        fail: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      this.idle(child, false);
+      child.stdin.write(input);
+    });
+  }
+
+  /** End the process (its stdin closes; ipvsadm -R exits at end of input). */
+  close(): void {
+    const child = this.child;
+    this.child = undefined;
+    child?.stdin.end();
+    if (child) this.idle(child, true);
+  }
+
+  private start(): void {
+    const [file, ...args] = this.argv;
+    const child = spawn(file!, args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      // Own process group, so that a timeout kills whatever it started too.
+      detached: true,
+      env: this.env ?? process.env,
+    }) as unknown as ChildProcessWithoutNullStreams;
+    this.child = child;
+    this.partial = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (this.child !== child) return;
+      const text = this.partial + chunk;
+      const lines = text.split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const w = this.waiter;
+        if (!w) continue; // nothing asked: stray output
+        w.lines.push(line);
+        if (MARKER_RE.exec(line)?.[0] === w.want) this.finishWaiter({ code: null, signal: null, stdout: '', stderr: '', timedOut: false });
+      }
+    });
+    // The process may exit before reading all input (EPIPE); 'close' tells what happened.
+    child.stdin.on('error', () => {});
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (this.child === child) this.child = undefined;
+      const w = this.waiter;
+      if (!w) return;
+      w.fail(
+        e.code === 'ENOENT'
+          ? new IpvsadmError(`${file} not found (is ipvsadm installed?)`, 'ENOENT', this.argv)
+          : new IpvsadmError(`cannot run ${file}: ${e.message}`, 'SPAWN', this.argv),
+      );
+    });
+    child.on('close', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      if (this.partial && this.waiter) this.waiter.lines.push(this.partial);
+      this.partial = '';
+      this.finishWaiter({ code, signal, stdout: '', stderr: '', timedOut: false });
+    });
+  }
+
+  private finishWaiter(r: RunResult): void {
+    const w = this.waiter;
+    if (!w) return;
+    w.finish({ ...r, stderr: w.lines.join('\n') });
+  }
+
+  private kill(child: ChildProcessWithoutNullStreams): void {
+    if (this.child === child) this.child = undefined;
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+    // A grandchild still holding the pipe must not keep us waiting or alive.
+    child.stderr.destroy();
+    this.idle(child, true);
+  }
+
+  /** An idle process must not keep the event loop alive; one working on a batch must. */
+  private idle(child: ChildProcessWithoutNullStreams, idle: boolean): void {
+    const handles = [child, child.stdin, child.stderr] as { ref?: () => void; unref?: () => void }[];
+    for (const h of handles) (idle ? h.unref : h.ref)?.call(h);
+  }
+}
+
 function describeExit(r: RunResult, argv: readonly string[], timeoutMs: number): string {
   const cmd = argv.join(' ');
   if (r.timedOut) return `${cmd} timed out after ${timeoutMs} ms`;
@@ -542,6 +682,15 @@ export class IpvsadmBackend {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.readThresholds = options.readThresholds ?? true;
     this.env = options.env;
+    this.session = new RestoreSession(this.restoreCommand, this.env);
+  }
+
+  /** The `ipvsadm -R` that apply() writes to. */
+  private readonly session: RestoreSession;
+
+  /** End the long-lived `ipvsadm -R` (a later apply() starts another). */
+  close(): void {
+    this.session.close();
   }
 
   private async runChecked(args: string[]): Promise<string> {
@@ -579,8 +728,8 @@ export class IpvsadmBackend {
     let pending = ops.map((op) => ({ op, line: formatOp(op) }));
     while (pending.length > 0) {
       const input = pending.map((p, i) => `${p.line}\n-L ${MARKER_PREFIX}${i}\n`).join('');
-      result.processes++;
-      const r = await runProcess(this.restoreCommand, input, this.timeoutMs, this.env);
+      const r = await this.session.run(input, `${MARKER_PREFIX}${pending.length - 1}`, this.timeoutMs);
+      if (r.spawned) result.processes++;
       const { lastDone, messages } = readMarkers(r.stderr);
       for (let i = 0; i <= lastDone && i < pending.length; i++) {
         const msgs = messages.get(i);
@@ -625,6 +774,8 @@ export class IpvsadmBackend {
 export interface IpvsBackend {
   getTable(): Promise<Table>;
   apply(ops: readonly Op[]): Promise<ApplyResult>;
+  /** Release what the backend keeps open between batches (optional). */
+  close?(): void;
 }
 
 /**

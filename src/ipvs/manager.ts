@@ -240,6 +240,7 @@ export class IpvsManager extends EventEmitter {
     const keep = opts.keep ?? this.keepOnStop;
     for (const v of this.vsById.values()) this.stopNotifies(v, keep);
     if (!keep) await this.releaseServices();
+    this.backend.close?.();
     this.resolveIdle();
     await Promise.allSettled([...this.scripts]);
   }

@@ -4,30 +4,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { pino } from 'pino';
-import { loadConfigText } from '../../src/config/index.js';
-import { toIpvsSpecs, type LvsConfig } from '../../src/config/model/lvs.js';
+import { closeServer, listen, lvsOf } from '../support/checkers.js';
+import { toIpvsSpecs } from '../../src/config/model/lvs.js';
 import { realServerId } from '../../src/ipvs/desired.js';
 import { HealthMonitor, checkerMessage, type HealthChange } from '../../src/checkers/monitor.js';
 import type { PollingChecker } from '../../src/config/model/checkers.js';
 
-function lvsOf(text: string): LvsConfig {
-  const { config, diags } = loadConfigText(text);
-  const errs = diags.list.filter((d) => d.severity === 'error');
-  assert.equal(errs.length, 0, JSON.stringify(errs));
-  return config.lvs;
-}
-
-function listen(server: net.Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-function closeServer(server: net.Server | undefined): Promise<void> {
-  if (!server || !server.listening) return Promise.resolve();
-  (server as http.Server).closeAllConnections?.();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;

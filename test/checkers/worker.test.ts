@@ -5,29 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { loadConfigText } from '../../src/config/index.js';
-import { toIpvsSpecs, type LvsConfig } from '../../src/config/model/lvs.js';
+import { closeServer, listen, lvsOf } from '../support/checkers.js';
+import { toIpvsSpecs } from '../../src/config/model/lvs.js';
 import { realServerId } from '../../src/ipvs/desired.js';
 import { initialHealth, HealthMonitor, type HealthChange } from '../../src/checkers/monitor.js';
 import { WorkerHealthMonitor } from '../../src/checkers/worker-host.js';
 
-function lvsOf(text: string): LvsConfig {
-  const { config, diags } = loadConfigText(text);
-  const errs = diags.list.filter((d) => d.severity === 'error');
-  assert.equal(errs.length, 0, JSON.stringify(errs));
-  return config.lvs;
-}
-
-function listen(server: net.Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-function closeServer(server: net.Server | undefined): Promise<void> {
-  if (!server || !server.listening) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 /** A listener that accepts and closes at once (what a TCP_CHECK needs). */
 function tcpServer(): net.Server {
   return net.createServer((s) => s.destroy());

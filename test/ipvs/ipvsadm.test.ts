@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../support/paths.js';
 
 import sinon from 'sinon';
 
@@ -233,6 +236,7 @@ case "$1" in
       if listed soft "$line"; then echo "Service not defined" >&2; fi
       if listed fatal "$line"; then echo "Zero port specified for non-persistent service" >&2; exit 2; fi
     done
+    echo "$$" >> "$D/ended"
     exit 255 ;;
 esac
 echo "$*" >> "$D/log"
@@ -282,6 +286,47 @@ describe('ipvs/ipvsadm IpvsadmBackend', function () {
     const r = await new IpvsadmBackend({ ipvsadm: fake }).apply(ops);
     assert.deepEqual(r, { applied: ops, failed: [], processes: 1 });
     assert.deepEqual(logLines(), opLines);
+  });
+
+  it('apply() keeps one ipvsadm -R for the next batches; close() ends it', async () => {
+    const b = new IpvsadmBackend({ ipvsadm: fake });
+    const first = await b.apply(ops.slice(0, 2));
+    assert.deepEqual(first, { applied: ops.slice(0, 2), failed: [], processes: 1 });
+    const second = await b.apply(ops.slice(2));
+    assert.deepEqual(second, { applied: ops.slice(2), failed: [], processes: 0 }, 'no new process');
+    assert.deepEqual(logLines(), opLines);
+    assert.equal(existsSync(join(dir, 'ended')), false, 'still running between batches');
+    b.close();
+    const ended = Date.now() + 5000;
+    while (!existsSync(join(dir, 'ended')) && Date.now() < ended) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(readFileSync(join(dir, 'ended'), 'utf8').trim().split('\n').length, 1, 'the one process saw the end of its input');
+    const third = await b.apply(ops.slice(0, 1));
+    assert.equal(third.processes, 1, 'a batch after close() starts a new one');
+    b.close();
+  });
+
+  it('apply() after a line that ended ipvsadm -R starts a new process for the next batch too', async () => {
+    writeFileSync(join(dir, 'fatal'), `${opLines[3]}\n`);
+    const b = new IpvsadmBackend({ ipvsadm: fake });
+    const r1 = await b.apply(ops);
+    assert.equal(r1.processes, 1);
+    assert.deepEqual(r1.failed.map((f) => f.line), [opLines[3]]);
+    const r2 = await b.apply(ops.slice(1, 2));
+    assert.deepEqual(r2, { applied: ops.slice(1, 2), failed: [], processes: 1 });
+    b.close();
+  });
+
+  it('an idle ipvsadm -R does not keep the Node process alive', async () => {
+    const code = `
+      import { IpvsadmBackend } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/ipvs/ipvsadm.js')).href)};
+      const b = new IpvsadmBackend({ ipvsadm: ${JSON.stringify(fake)} });
+      const r = await b.apply(${JSON.stringify(ops.slice(0, 1))});
+      console.log(JSON.stringify(r.applied.length));
+    `;
+    const t0 = Date.now();
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(out.trim(), '1');
+    assert.ok(Date.now() - t0 < 15_000);
   });
 
   it('apply() with nothing to do starts no process', async () => {
