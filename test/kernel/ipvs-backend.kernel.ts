@@ -183,6 +183,7 @@ describe('kernel: IpvsadmBackend against real IPVS', function () {
       { kind: 'add-service', service: attrs(key('192.168.200.3', 80)) },
       { kind: 'add-server', key: key('192.168.200.3', 80), server },
     ];
+    backend.close(); // a fresh ipvsadm -R, so that the process count below is this batch's
     const r = await backend.apply(ops);
     assert.deepEqual(
       r.failed.map((f) => [f.line, f.message]),
