@@ -3,27 +3,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { pino } from 'pino';
-import { closeServer, listen, lvsOf } from '../support/checkers.js';
+import { capture, closeServer, listen, lvsOf, waitFor } from '../support/checkers.js';
 import { toIpvsSpecs } from '../../src/config/model/lvs.js';
 import { realServerId } from '../../src/ipvs/desired.js';
 import { HealthMonitor, checkerMessage, type HealthChange } from '../../src/checkers/monitor.js';
 import type { PollingChecker } from '../../src/config/model/checkers.js';
 
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-function capture() {
-  const lines: { msg: string; [k: string]: unknown }[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
-  return { lines, log };
-}
 
 describe('checkers/monitor HealthMonitor', function () {
   this.timeout(30_000);
@@ -61,12 +48,12 @@ virtual_server 10.0.0.1 80 {
     const id = realServerId(toIpvsSpecs(lvs)[0].id, { ip: '127.0.0.1', port });
     assert.deepEqual(mon.health().get(id), { up: true });
     mon.start();
-    await until(() => lines.some((l) => l.msg === `TCP connection to [127.0.0.1]:tcp:${port} success.`), 5000, 'first success');
+    await waitFor(() => lines.some((l) => l.msg === `TCP connection to [127.0.0.1]:tcp:${port} success.`), 5000, 'first success');
     assert.ok(lines.some((l) => l.msg === `Activating healthchecker for service [127.0.0.1]:tcp:${port} for VS [10.0.0.1]:tcp:80`));
 
     const closedAt = Date.now();
     await closeServer(srv);
-    await until(() => changes.length === 1, 10_000, 'down');
+    await waitFor(() => changes.length === 1, 10_000, 'down');
     const down = changes[0];
     assert.equal(down.up, false);
     assert.equal(down.reason, 'TCP_CHECK connect ECONNREFUSED');
@@ -81,7 +68,7 @@ virtual_server 10.0.0.1 80 {
     srv = net.createServer((s) => s.destroy());
     servers.push(srv);
     await listen(srv, port);
-    await until(() => changes.length === 2, 5000, 'up');
+    await waitFor(() => changes.length === 2, 5000, 'up');
     assert.equal(changes[1].up, true);
     assert.equal(changes[1].reason, 'TCP_CHECK ok');
     assert.deepEqual(mon.health().get(id), { up: true });
@@ -127,7 +114,7 @@ virtual_server 10.0.0.1 80 {
     assert.deepEqual(mon.health().get(id1), { up: false });
     assert.deepEqual(mon.health().get(id2), { up: false });
     mon.start();
-    await until(() => changes.length >= 1, 5000, 'rs2 up');
+    await waitFor(() => changes.length >= 1, 5000, 'rs2 up');
     assert.equal(changes[0].rs.ip, '127.0.0.2');
     assert.equal(changes[0].up, true);
     // rs1 has one checker up and one failing: it stays down
@@ -160,7 +147,7 @@ virtual_server 10.0.0.1 80 {
     mon = new HealthMonitor(lvs, { scheduler: { bootstrapDelayMs: 0 } });
     mon.on('change', (c: HealthChange) => changes.push(c));
     mon.start();
-    await until(() => changes.length >= 1, 5000, 'weight change');
+    await waitFor(() => changes.length >= 1, 5000, 'weight change');
     assert.equal(changes[0].up, true);
     assert.equal(changes[0].weight, 2);
     const [h] = [...mon.health().values()];
@@ -206,7 +193,7 @@ virtual_server 10.0.0.1 80 {
 }`);
     mon = new HealthMonitor(lvs, { scheduler: { bootstrapDelayMs: 0 } });
     mon.start();
-    await until(() => mon!.inFlight >= 200, 5000, 'hung checks in flight');
+    await waitFor(() => mon!.inFlight >= 200, 5000, 'hung checks in flight');
     const c0 = goodConns;
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2000));

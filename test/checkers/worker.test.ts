@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pino } from 'pino';
-import { closeServer, listen, lvsOf } from '../support/checkers.js';
+import { capture, closeServer, listen, lvsOf, waitFor } from '../support/checkers.js';
 import { toIpvsSpecs } from '../../src/config/model/lvs.js';
 import { realServerId } from '../../src/ipvs/desired.js';
 import { initialHealth, HealthMonitor, type HealthChange } from '../../src/checkers/monitor.js';
@@ -30,19 +29,7 @@ console.log(JSON.stringify({ ports }));
 setInterval(() => console.log(JSON.stringify({ accepted })), 200);
 `;
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-function capture() {
-  const lines: { msg: string; level: number; [k: string]: unknown }[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
-  return { lines, log };
-}
 
 function tcpVs(ports: number[], opts = 'delay_loop 0.2\n  retry 1\n  delay_before_retry 0.2\n  warmup 0\n  connect_timeout 1'): string {
   return `
@@ -100,12 +87,12 @@ virtual_server 10.0.0.1 80 {
     mon = new WorkerHealthMonitor(lvs, { log, bootstrapDelayMs: 0 });
     mon.on('change', (c: HealthChange) => changes.push(c));
     mon.start();
-    await until(() => lines.some((l) => /TCP connection to \[127\.0\.0\.1\]:tcp:\d+ success\./.test(l.msg)), 10_000, 'first success logged');
+    await waitFor(() => lines.some((l) => /TCP connection to \[127\.0\.0\.1\]:tcp:\d+ success\./.test(l.msg)), 10_000, 'first success logged');
     assert.ok(lines.some((l) => l.msg === `Activating healthchecker for service [127.0.0.1]:tcp:${port} for VS [10.0.0.1]:tcp:80` && l.checker === 'TCP_CHECK'));
     assert.equal(changes.length, 0);
 
     await closeServer(srv);
-    await until(() => changes.length >= 1, 10_000, 'down');
+    await waitFor(() => changes.length >= 1, 10_000, 'down');
     const down = changes[0];
     assert.equal(down.up, false);
     assert.equal(down.reason, 'TCP_CHECK connect ECONNREFUSED');
@@ -126,7 +113,7 @@ virtual_server 10.0.0.1 80 {
     srv = tcpServer();
     servers.push(srv);
     await listen(srv, port);
-    await until(() => changes.length >= 2, 10_000, 'up again');
+    await waitFor(() => changes.length >= 2, 10_000, 'up again');
     assert.equal(changes[1].up, true);
     assert.equal(changes[1].reason, 'TCP_CHECK ok');
     assert.deepEqual(mon.health().get(id), { up: true });
@@ -139,7 +126,7 @@ virtual_server 10.0.0.1 80 {
     const { lines, log } = capture();
     mon = new WorkerHealthMonitor(lvsOf(tcpVs([port])), { log, bootstrapDelayMs: 0 });
     mon.start();
-    await until(() => lines.some((l) => /success\./.test(l.msg)), 10_000, 'first success');
+    await waitFor(() => lines.some((l) => /success\./.test(l.msg)), 10_000, 'first success');
     assert.ok(mon.threadId !== undefined);
     const t0 = Date.now();
     await mon.stop();
@@ -162,12 +149,12 @@ virtual_server 10.0.0.1 80 {
     mon.on('change', (c: HealthChange) => changes.push(c));
     mon.start();
     await closeServer(srv);
-    await until(() => changes.length >= 1, 10_000, 'down');
+    await waitFor(() => changes.length >= 1, 10_000, 'down');
     assert.equal(changes[0].up, false);
     const first = mon.threadId;
 
     mon.crashForTest();
-    await until(() => mon!.restarts >= 1 && mon!.threadId !== undefined, 10_000, 'restart');
+    await waitFor(() => mon!.restarts >= 1 && mon!.threadId !== undefined, 10_000, 'restart');
     assert.notEqual(mon.threadId, first);
     assert.ok(lines.some((l) => l.level === 50 && /Healthcheck worker failed: checker worker crash/.test(l.msg)), JSON.stringify(lines.map((l) => l.msg)));
     assert.ok(lines.some((l) => /Healthcheck worker exited with code 1: Respawning/.test(l.msg)));
@@ -176,7 +163,7 @@ virtual_server 10.0.0.1 80 {
     srv = tcpServer();
     servers.push(srv);
     await listen(srv, port);
-    await until(() => changes.length >= 2, 10_000, 'up after restart');
+    await waitFor(() => changes.length >= 2, 10_000, 'up after restart');
     assert.equal(changes[1].up, true);
     assert.equal(changes.length, 2);
   });
@@ -204,7 +191,7 @@ virtual_server 10.0.0.1 80 {
       mon.on('change', (c: HealthChange) => changes.push(c));
       assert.equal([...mon.health().values()][0].up, false);
       mon.start();
-      await until(() => changes.length >= 1, 10_000, `ping up (round ${round})`);
+      await waitFor(() => changes.length >= 1, 10_000, `ping up (round ${round})`);
       assert.equal(changes[0].up, true);
       assert.equal(changes[0].reason, 'PING_CHECK ok');
       assert.ok(lines.some((l) => l.msg === 'ICMP connection to [127.0.0.1]:tcp:80 success.'), JSON.stringify(lines.map((l) => l.msg)));
@@ -231,7 +218,7 @@ virtual_server 10.0.0.1 80 {
         if (m.accepted !== undefined) accepted = m.accepted;
       }
     });
-    await until(() => ports.length === 4, 10_000, 'listeners');
+    await waitFor(() => ports.length === 4, 10_000, 'listeners');
     // 200 real servers (50 per listener) at delay_loop 0.1: ~2,000 TCP connects a second
     const realPorts = Array.from({ length: 200 }, (_, i) => ports[i % 4]);
     const text = `

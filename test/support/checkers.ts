@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import type net from 'node:net';
+import { pino } from 'pino';
 import { loadConfigText } from '../../src/config/index.js';
 import type { LvsConfig } from '../../src/config/model/lvs.js';
 
@@ -26,4 +27,20 @@ export function closeServer(server: net.Server | undefined): Promise<void> {
   if (!server || !server.listening) return Promise.resolve();
   (server as http.Server).closeAllConnections?.();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Wait until `cond` holds; throws "timed out waiting for <what>" after `ms`. */
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A debug-level pino logger whose records land, parsed, in `lines`. */
+export function capture() {
+  const lines: { msg: string; level: number; [k: string]: unknown }[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { lines, log };
 }
