@@ -227,7 +227,7 @@ const STATES = new Set(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
  * received advert can still cancel it). Costs at most ~slackMs of loop turns per expiry.
  */
 /** Rounds of warmUp() per instance at start. */
-const WARM_UP_ROUNDS = Number(process.env.HACHECK_WARM_UP_ROUNDS ?? 20);
+const WARM_UP_ROUNDS = 20;
 
 export class DeadlineTimer {
   private timeout?: NodeJS.Timeout;
@@ -734,11 +734,11 @@ export class VrrpEngine {
       // A few rounds, not one: a function's first runs also fill its inline caches, and V8
       // moves code run repeatedly to its baseline compiler (measured: with one round the
       // advert still left 0.5 ms after the timer, most of it in this path).
+      const byDev = this.vipsByDev(rt);
       for (let round = 0; round < WARM_UP_ROUNDS; round++) {
         step({ ...s, state: 'BACKUP' }, { type: 'timer', name: 'masterDown' }, t);
         step({ ...s, state: 'MASTER', vipsSet: true }, { type: 'shutdown' }, t);
         for (const priority of [s.effectivePriority, 0]) this.sendAdvert(rt, priority, true);
-        const byDev = this.vipsByDev(rt);
         for (const [dev, addrs] of byDev) this.system.prepareGarp?.(dev, addrs);
       }
     } catch {

@@ -54,18 +54,19 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
       } catch (e) {
         log.debug({ err: (e as Error).message, ifname: opts.ifname }, `gratuitous ARP socket on ${opts.ifname}: ${(e as Error).message}`);
       }
-      // send and prepare run one function, so preparing compiles the code of the real send
-      const send = (payload: Buffer, dst: string, dry: boolean): void | Promise<void> => {
-        const failed = (r: SendResult): void => {
-          if (!r.ok && !dry) log.warn({ ifname: opts.ifname, dst, err: r.error }, `cannot send VRRP advert to ${dst} on ${opts.ifname}: ${r.error}`);
-        };
-        const r = dry ? sock.sendNow(payload, dst, { ipId: 1, dry }) : sock.sendNow(payload, dst);
-        if (r instanceof Promise) return r.then(failed);
-        failed(r);
-      };
       return {
-        send: (payload, dst) => send(payload, dst, false),
-        prepare: (payload, dst) => void send(payload, dst, true),
+        send(payload, dst) {
+          const failed = (r: SendResult): void => {
+            if (!r.ok) log.warn({ ifname: opts.ifname, dst, err: r.error }, `cannot send VRRP advert to ${dst} on ${opts.ifname}: ${r.error}`);
+          };
+          const r = sock.sendNow(payload, dst);
+          if (r instanceof Promise) return r.then(failed);
+          failed(r);
+        },
+        // the socket's send path up to the syscall; this module is compiled eagerly (load.ts)
+        prepare(payload, dst) {
+          sock.prepare(payload, dst);
+        },
         close() {
           sock.close();
         },
