@@ -23,7 +23,7 @@
 // operation in between; operations after the last marker of a run that
 // ended early did not run and go into the next batch.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 import { parseHostPort, formatHostPort } from './addr.js';
 import { diffTables } from './diff.js';
@@ -429,6 +429,15 @@ interface RunResult {
 /** Grace period in ms after SIGKILL for the pipes to close before giving up on them. */
 const KILL_GRACE_MS = 500;
 
+/** SIGKILL a child started with `detached: true` and whatever it started (its process group). */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 function runProcess(argv: readonly string[], input: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = argv;
@@ -457,11 +466,7 @@ function runProcess(argv: readonly string[], input: string, timeoutMs: number, e
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      killGroup(child);
       // A grandchild still holding the pipes would delay 'close' indefinitely.
       setTimeout(() => {
         child.stdout.destroy();
@@ -542,7 +547,7 @@ class RestoreSession {
         lines: [],
         finish: (r) => {
           done();
-          resolve({ ...r, stderr: r.stderr, spawned });
+          resolve({ ...r, spawned });
         },
         fail: (e) => {
           done();
@@ -614,11 +619,7 @@ class RestoreSession {
 
   private kill(child: ChildProcessWithoutNullStreams): void {
     if (this.child === child) this.child = undefined;
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
+    killGroup(child);
     // A grandchild still holding the pipe must not keep us waiting or alive.
     child.stderr.destroy();
     this.idle(child, true);
