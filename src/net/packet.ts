@@ -4,8 +4,7 @@
  * Frames come from the pure builders in src/vrrp/garp.ts.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from './addon.js';
 import { ARPHRD_ETHER, formatMac, gratuitousArpFrame, unsolicitedNaFrame } from '../vrrp/garp.js';
 
 /** Opaque socket handle owned by the addon. */
@@ -30,41 +29,9 @@ export interface PacketAddon {
   interfaceInfo(ifname: string): InterfaceInfo;
 }
 
-/**
- * Compiled files live in dist/src/net/, sources in src/net/: both are two levels below a
- * directory that holds package.json, and the addon is in build/ under the repository root.
- */
-function addonCandidates(): string[] {
-  const roots = [new URL('../../../', import.meta.url), new URL('../../', import.meta.url)].map((u) => fileURLToPath(u));
-  return roots.flatMap((r) => [`${r}build/Release/hacheck_packet.node`, `${r}build/Debug/hacheck_packet.node`]);
-}
-
-let addon: PacketAddon | undefined;
-let loadError: Error | undefined;
-
 /** The addon, loaded on first use; throws a clear error when it was not built. */
 export function packetAddon(): PacketAddon {
-  if (addon) return addon;
-  if (loadError) throw loadError;
-  const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const path of addonCandidates()) {
-    try {
-      addon = require(path) as PacketAddon;
-      return addon;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'MODULE_NOT_FOUND') {
-        loadError = new Error(`cannot load ${path}: ${(e as Error).message}`);
-        throw loadError;
-      }
-      tried.push(path);
-    }
-  }
-  loadError = new Error(
-    `hacheck_packet addon not built (\`npm install\` builds it with node-gyp; \`npm run install\` rebuilds it); looked for ${tried.join(', ')}`,
-  );
-  throw loadError;
+  return loadAddon<PacketAddon>('hacheck_packet');
 }
 
 /**

@@ -27,13 +27,17 @@
  *             unicast_ttl is set).
  *
  * What the raw-socket package cannot do (it has recvfrom/sendto and setsockopt only):
- *   - no recvmsg ancillary data, so for IPv6 neither the received hop limit (IPV6_RECVHOPLIMIT)
- *     nor the destination address (IPV6_RECVPKTINFO) can be read: `hopLimit` and `dst` are
- *     undefined and the codec's TTL/HL = 255 check (RFC 5798 §7.1) cannot be applied to IPv6;
- *     IPv4 is not affected (the raw socket delivers the IP header with TTL and destination);
+ *   - no recvmsg ancillary data. IPv4 does not need it (the raw socket delivers the IP header
+ *     with TTL and destination), but an IPv6 raw socket never sees its IP header, so the hop
+ *     limit (RFC 5798 §7.1: 255) and the destination come only as IPV6_HOPLIMIT and
+ *     IPV6_PKTINFO cmsgs. IPv6 is therefore read by hacheck's own addon (native/recv6.c:
+ *     recvmsg on a second raw socket with the same options, polled by libuv), and the
+ *     raw-socket one only sends (reading paused, smallest receive buffer, no group joined).
+ *     Without the addon (not built) IPv6 is read by raw-socket as before, with hop limit and
+ *     destination unknown, and onError says so once;
  *   - no bind(): keepalived binds the read socket to the multicast group (or to unicast_src_ip)
- *     so the kernel drops other destinations; for IPv4 we do the same filtering on the received
- *     header; for IPv6 it cannot be done;
+ *     so the kernel drops other destinations; we do the same filtering on the destination of
+ *     the received header (IPv4) or IPV6_PKTINFO (IPv6);
  *   - no sendmsg cmsg: the IPv6 source is given as a sticky IPV6_PKTINFO (setsockopt) where
  *     keepalived sends an IPV6_PKTINFO cmsg per packet; the kernel's own source selection
  *     is used when no srcIp is given (the link-local address for ff02::12, as keepalived);
@@ -51,7 +55,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import { endianness, networkInterfaces } from 'node:os';
-import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, isMulticastAddress, parseAddress } from '../vrrp/addr.js';
+import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, canonicalAddress, isMulticastAddress, parseAddress } from '../vrrp/addr.js';
+import { loadAddon } from './addon.js';
 import { IPPROTO_AH, IPPROTO_VRRP, VRRP_IP_TTL, decodeIpv4Header, encodeIpv4Header } from '../vrrp/codec.js';
 import type { AddressFamily } from '../vrrp/types.js';
 import { internetChecksum } from '../util/checksum.js';
@@ -101,12 +106,22 @@ interface RawSocket {
   on(ev: 'close', cb: () => void): this;
   send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): this;
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  pauseRecv(): this;
   close(): this;
 }
 interface RawModule {
   createSocket(opts: { addressFamily: number; protocol: number; bufferSize?: number }): RawSocket;
   AddressFamily: { IPv4: number; IPv6: number };
 }
+
+/** native/recv6.c (see the file comment) */
+interface Recv6Addon {
+  open(protocol: number): Recv6Handle;
+  setsockopt(h: Recv6Handle, level: number, name: number, value: number | Buffer): void;
+  start(h: Recv6Handle, cb: (err: Error | null, packet: Buffer, source: string, destination: string, hopLimit: number, ifindex: number) => void): void;
+  close(h: Recv6Handle): void;
+}
+type Recv6Handle = { readonly __recv6Handle: unique symbol };
 
 /**
  * raw-socket's native wrapper is a weak ObjectWrap: once no JavaScript object references its
@@ -153,17 +168,17 @@ export interface VrrpRxPacket {
   packet: Buffer;
   /** IP source address */
   from: string;
-  /** IP destination: IPv4 from the header; IPv6 undefined (raw-socket has no IPV6_RECVPKTINFO) */
+  /** IP destination: IPv4 from the header; IPv6 from IPV6_PKTINFO (undefined without the addon) */
   dst?: string;
   /** same as dst (name used by src/vrrp/io.ts RxPacket) */
   to?: string;
   /** IPv4 TTL from the header */
   ttl?: number;
-  /** IPv6 hop limit: always undefined (raw-socket has no IPV6_RECVHOPLIMIT) */
+  /** IPv6 hop limit from IPV6_HOPLIMIT (undefined without the addon) */
   hopLimit?: number;
   /** IPv6: the kernel verified the VRRP checksum (IPV6_CHECKSUM) — pass as RxInfo.kernelChecksum */
   kernelChecksum: boolean;
-  /** performance.now() when raw-socket handed the packet over, before any decoding */
+  /** performance.now() when the packet reached JavaScript, before any decoding */
   receivedAt: number;
 }
 
@@ -233,6 +248,8 @@ function in6Pktinfo(addr: string, ifindex: number): Buffer {
 
 export class VrrpSocket {
   private sock: RawSocket | undefined;
+  /** IPv6: the recvmsg socket of native/recv6.c (undefined: raw-socket reads) */
+  private rx6: { addon: Recv6Addon; handle: Recv6Handle } | undefined;
   private opts!: Required<Pick<VrrpSocketOptions, 'family' | 'ifname' | 'protocol'>> & VrrpSocketOptions;
   private ipId = 0;
   private readonly pending = new Set<(r: SendResult) => void>();
@@ -245,9 +262,13 @@ export class VrrpSocket {
   srcIp: string | undefined;
   /** multicast group joined (undefined in unicast mode) */
   mcastGroup: string | undefined;
-  /** IPv4 packets dropped because their destination is not ours (what bind() would drop) */
+  /** packets dropped because their destination is not ours (what bind() would drop) */
   filtered = 0;
   rxErrors = 0;
+  /** set when IPv6 is read without ancillary data (the recv6 addon is not built): why */
+  degraded: string | undefined;
+  /** IPv6: canonical destination the read socket accepts (group or configured source) */
+  private wantDst6: string | undefined;
 
   constructor(private readonly events: VrrpSocketEvents = {}) {}
 
@@ -320,8 +341,19 @@ export class VrrpSocket {
       set('IPV6_MULTICAST_ALL 0', IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0, true);
       set('IPV6_CHECKSUM 6', IPPROTO_IPV6, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET);
       set('IPV6_TCLASS', IPPROTO_IPV6, IPV6_TCLASS, TOS_INTERNETCONTROL);
+      try {
+        this.rx6 = this.openRx6(o, protocol, ifindex, group, name);
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+      if (this.rx6) {
+        // reading is the addon's socket's job: nothing queues up here unread
+        s.pauseRecv();
+        set('SO_RCVBUF (send only)', SOL_SOCKET, SO_RCVBUF, 0, true);
+      }
       if (group) {
-        set(`IPV6_ADD_MEMBERSHIP ${group}`, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq(group, ifindex));
+        if (!this.rx6) set(`IPV6_ADD_MEMBERSHIP ${group}`, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq(group, ifindex));
         set('IPV6_MULTICAST_IF', IPPROTO_IPV6, IPV6_MULTICAST_IF, int32(ifindex));
         set('IPV6_MULTICAST_LOOP 0', IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
         set('IPV6_MULTICAST_HOPS 255', IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_IP_TTL);
@@ -341,6 +373,7 @@ export class VrrpSocket {
     s.on('close', () => {
       if (this.sock !== s) return;
       this.sock = undefined;
+      this.closeRx6();
       openSockets.delete(this);
       this.failPending('VRRP socket closed');
       this.rxError(new Error(`VRRP socket on ${o.ifname} was closed after an I/O error`));
@@ -351,7 +384,54 @@ export class VrrpSocket {
     this.ifindex = ifindex;
     this.srcIp = srcIp;
     this.mcastGroup = group;
+    // what keepalived binds its read socket to: the group, or a configured unicast_src_ip
+    const want = group ?? (family === 'inet6' ? o.srcIp : undefined);
+    this.wantDst6 = want === undefined ? undefined : canonicalAddress(want);
     return this;
+  }
+
+  /**
+   * The IPv6 read socket of native/recv6.c, set up as keepalived's read socket
+   * (open_vrrp_read_socket): bound to the device, the group joined, IPV6_CHECKSUM so the kernel
+   * verifies the VRRPv3 checksum (RFC 5798 §5.2.8); the addon turns on IPV6_RECVHOPLIMIT and
+   * IPV6_RECVPKTINFO. undefined when the addon is not built (`degraded` says so).
+   */
+  private openRx6(o: VrrpSocketOptions, protocol: number, ifindex: number, group: string | undefined, ifname: Buffer): VrrpSocket['rx6'] {
+    let addon: Recv6Addon;
+    try {
+      addon = loadAddon<Recv6Addon>('hacheck_recv6');
+    } catch (e) {
+      this.degraded = `IPv6 hop limit (RFC 5798 §7.1) and destination of received adverts cannot be checked: ${(e as Error).message}`;
+      return undefined;
+    }
+    let handle: Recv6Handle;
+    try {
+      handle = addon.open(protocol);
+    } catch (e) {
+      throw new Error(`VRRP socket ${o.ifname}: cannot open raw IPv6 socket for protocol ${protocol}: ${(e as Error).message}`);
+    }
+    const set = (what: string, level: number, opt: number, value: number | Buffer, optional = false): void => {
+      try {
+        addon.setsockopt(handle, level, opt, value);
+      } catch (e) {
+        if (optional) return;
+        addon.close(handle);
+        throw new Error(`VRRP socket ${o.ifname}: setsockopt ${what} (receive): ${(e as Error).message}`);
+      }
+    };
+    set(`SO_BINDTODEVICE ${o.ifname}`, SOL_SOCKET, SO_BINDTODEVICE, ifname);
+    if (o.rcvBuf !== undefined) set('SO_RCVBUF', SOL_SOCKET, SO_RCVBUF, o.rcvBuf, true);
+    set('IPV6_MULTICAST_ALL 0', IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0, true);
+    set('IPV6_CHECKSUM 6', IPPROTO_IPV6, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET);
+    if (group) set(`IPV6_ADD_MEMBERSHIP ${group}`, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq(group, ifindex));
+    addon.start(handle, (err, packet, source, destination, hopLimit) => this.receive6(err, packet, source, destination, hopLimit));
+    return { addon, handle };
+  }
+
+  private closeRx6(): void {
+    const rx = this.rx6;
+    this.rx6 = undefined;
+    if (rx) rx.addon.close(rx.handle);
   }
 
   /**
@@ -520,6 +600,28 @@ export class VrrpSocket {
     }
   }
 
+  /** An IPv6 datagram from native/recv6.c, with its IPV6_PKTINFO destination ('' when the
+   *  kernel sent none) and IPV6_HOPLIMIT (-1 when none). */
+  private receive6(err: Error | null, packet: Buffer, source: string, destination: string, hopLimit: number): void {
+    const receivedAt = performance.now();
+    if (err) {
+      this.rxError(err);
+      return;
+    }
+    const want = this.wantDst6;
+    if (want !== undefined && destination !== '' && destination !== want && canonicalAddress(destination) !== want) {
+      this.filtered++;
+      return;
+    }
+    const to = destination === '' ? undefined : destination;
+    const p: VrrpRxPacket = { family: 'inet6', packet, from: source, dst: to, to, hopLimit: hopLimit >= 0 ? hopLimit : undefined, kernelChecksum: true, receivedAt };
+    try {
+      this.events.onPacket?.(p);
+    } catch (e) {
+      this.rxError(e as Error);
+    }
+  }
+
   private rxError(err: Error): void {
     this.rxErrors++;
     try {
@@ -536,6 +638,7 @@ export class VrrpSocket {
     if (!s) return;
     openSockets.delete(this);
     this.failPending('VRRP socket closed');
+    this.closeRx6();
     try {
       s.close();
     } catch {

@@ -536,8 +536,8 @@ export class VrrpEngine {
       ({ rx, payload, verifyAh } = split);
     } else {
       payload = p.packet;
-      // raw-socket cannot report the IPv6 destination: the socket's own group (or our unicast
-      // source) is what the kernel delivered to it.
+      // Without the recv6 addon the IPv6 destination is unknown: the socket's own group (or our
+      // unicast source) is what the kernel delivered to it.
       const to = p.to ?? entry.localDestination ?? '';
       rx = { family: 'inet6', source: p.from, destination: to, ttl: p.hopLimit ?? -1, multicast: to === '' ? !entry.unicast : isMulticastAddress(to), ipHeaderLength: 0, kernelChecksum: !!p.kernelChecksum };
     }

@@ -47,6 +47,7 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
         unicast: opts.mcastGroup === undefined,
         unicastTtl: opts.unicastTtl,
       });
+      if (sock.degraded) log.warn({ ifname: opts.ifname }, `VRRP socket on ${opts.ifname}: ${sock.degraded}`);
       // Load the AF_PACKET addon and open the interface's packet socket now, not on the first
       // GARP of a new master, where it would sit between the advert and the GARP.
       try {

@@ -3,6 +3,7 @@
  * the wire with tcpdump and decoded with the codec by a receiver in another namespace.
  */
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -148,6 +149,29 @@ describe('VrrpSocket: in-process', () => {
     }
   });
 
+  it('as root, on loopback: IPv6 is read once, by the recvmsg socket, with its hop limit and destination', async function () {
+    if (process.getuid?.() !== 0 || !Object.values(networkInterfaces()).flat().some((a) => a?.address === '::1')) this.skip();
+    const seen: { hopLimit?: number; dst?: string; from: string; receivedAt: number }[] = [];
+    const s = new VrrpSocket({
+      onPacket: (p) => {
+        if (p.packet[1] === 205) seen.push({ hopLimit: p.hopLimit, dst: p.dst, from: p.from, receivedAt: p.receivedAt });
+      },
+    }).open({ family: 'inet6', ifname: 'lo', unicast: true, srcIp: '::1', unicastTtl: 9 });
+    try {
+      assert.equal(s.degraded, undefined);
+      const advert = encodeAdvert({ version: 3, vrid: 205, priority: 100, addresses: ['::9'], advertIntervalCs: 100 }, { family: 'inet6', source: '::1', destination: '::1' });
+      const before = performance.now();
+      assert.equal((await s.send(advert, '::1')).ok, true);
+      assert.ok(await until(() => seen.length > 0, 5000), 'nothing received');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(seen.length, 1, `read once, not also by the sending socket: ${JSON.stringify(seen)}`);
+      assert.deepEqual({ ...seen[0], receivedAt: undefined }, { hopLimit: 9, dst: '::1', from: '::1', receivedAt: undefined });
+      assert.ok(seen[0]!.receivedAt >= before && seen[0]!.receivedAt <= performance.now());
+    } finally {
+      s.close();
+    }
+  });
+
   it('as root, on loopback: a throwing onPacket handler goes to onError and the socket keeps reading', async function () {
     if (process.getuid?.() !== 0) this.skip();
     const errors: string[] = [];
@@ -194,6 +218,7 @@ describe('VrrpSocket in a namespace lab', function () {
     ip(['addr', 'add', '10.99.0.21/24', 'dev', 'lab0'], lab.ns('n1'));
     ip(['addr', 'add', 'fd00:99::21/64', 'dev', 'lab0', 'nodad'], lab.ns('n1'));
     ip(['addr', 'add', '10.99.0.22/24', 'dev', 'lab0'], lab.ns('n2'));
+    ip(['addr', 'add', 'fd00:99::22/64', 'dev', 'lab0', 'nodad'], lab.ns('n2'));
     // A second link n1:x1 <-> n2:x2, beside the bridge, for the bind-to-device test.
     ip(['link', 'add', 'x1', 'type', 'veth', 'peer', 'name', 'x2', 'netns', lab.ns('n2')], lab.ns('n1'));
     ip(['addr', 'add', '10.98.0.1/24', 'dev', 'x1'], lab.ns('n1'));
@@ -277,9 +302,9 @@ describe('VrrpSocket in a namespace lab', function () {
     const got = packets((await rx.done).lines);
     assert.equal(got.length, 1);
     assert.equal(got[0]!.from, lladdr);
-    // raw-socket cannot read IPV6_HOPLIMIT / IPV6_PKTINFO ancillary data.
-    assert.equal(got[0]!.hopLimit, undefined);
-    assert.equal(got[0]!.dst, undefined);
+    // IPV6_HOPLIMIT / IPV6_PKTINFO ancillary data (native/recv6.c)
+    assert.equal(got[0]!.hopLimit, 255);
+    assert.equal(got[0]!.dst, 'ff02::12');
     const r = got[0]!.result as { ok: boolean; advert: { vrid: number; priority: number; addresses: string[] } };
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.advert.vrid, 61);
@@ -309,6 +334,8 @@ describe('VrrpSocket in a namespace lab', function () {
     const got = packets((await rx.done).lines);
     assert.equal(got.length, 1);
     assert.equal(got[0]!.from, 'fd00:99::21');
+    assert.equal(got[0]!.hopLimit, 7);
+    assert.equal(got[0]!.dst, N2_6);
     assert.equal((got[0]!.result as { ok: boolean }).ok, true, JSON.stringify(got[0]!.result));
     assert.ok(await cap.waitFor((l) => l.some((x) => x.includes('vrid 61')), 5000));
     assert.match((await cap.stop()).join('\n'), /class 0xc0, flowlabel 0x[0-9a-f]+, hlim 7, next-header VRRP \(112\) payload length: 24\) fd00:99::21 > fd00:99::12: VRRPv3/);
@@ -327,6 +354,45 @@ describe('VrrpSocket in a namespace lab', function () {
     assert.equal(got.length, 1, JSON.stringify({ bad, good, lines }));
     assert.equal((got[0]!.result as { advert: { vrid: number } }).advert.vrid, 61);
     assert.equal(lines.filter((l) => l.event === 'rx_error').length, 0);
+  });
+
+  it('(4d) IPv6: a multicast advert with hop limit 254 is refused as keepalived refuses it (ip_ttl_err, RFC 5798 §7.1)', async () => {
+    const rx = await startFixture(lab, 'n2', FIX('vrrp-sock-recv'), { open: { family: 'inet6', ifname: 'lab0' }, expect: v3Expect6, count: 2, timeoutMs: 8000 });
+    const ifindex = Number(ip(['-j', 'link', 'show', 'lab0'], lab.ns('n1')).match(/"ifindex":(\d+)/)?.[1]);
+    // vrid 61, priority 120, one address; the kernel writes the checksum (IPV6_CHECKSUM)
+    const hex = '313d78010064' + '0000' + 'fd000099000000000000000000000100';
+    const low = await runFixture(lab, 'n1', FIX('vrrp-sock-badsum'), { ifname: 'lab0', ifindex, hex, hops: 254, kernelChecksum: true });
+    assert.match(JSON.stringify(low.lines), /"bytes":24/);
+    const good = await runFixture(lab, 'n1', FIX('vrrp-sock-badsum'), { ifname: 'lab0', ifindex, hex, kernelChecksum: true });
+    assert.match(JSON.stringify(good.lines), /"bytes":24/);
+    const got = packets((await rx.done).lines);
+    assert.equal(got.length, 2, JSON.stringify(got));
+    assert.equal(got[0]!.hopLimit, 254);
+    assert.deepEqual({ ok: (got[0]!.result as { ok: boolean }).ok, counter: (got[0]!.result as { counter?: string }).counter }, { ok: false, counter: 'ip_ttl_err' });
+    assert.match(JSON.stringify(got[0]!.result), /invalid TTL\/HL from fe80::[0-9a-f:]+\. Received 254 and expect 255/);
+    assert.equal(got[1]!.hopLimit, 255);
+    assert.equal((got[1]!.result as { ok: boolean }).ok, true, JSON.stringify(got[1]!.result));
+  });
+
+  it('(4e) IPv6 unicast: the receiver reads only what is sent to its configured unicast_src_ip (keepalived binds to it)', async () => {
+    const rx = await startFixture(lab, 'n2', FIX('vrrp-sock-recv'), {
+      open: { family: 'inet6', ifname: 'lab0', unicast: true, srcIp: N2_6 },
+      expect: { ...v3Expect6, unicastPeers: [{ address: 'fd00:99::21' }] },
+      count: 1,
+      timeoutMs: 8000,
+    });
+    const send = await runFixture(lab, 'n1', FIX('vrrp-sock-send'), {
+      open: { family: 'inet6', ifname: 'lab0', unicast: true, srcIp: 'fd00:99::21' },
+      dst: ['fd00:99::22', N2_6],
+      advert: v3Advert6,
+    });
+    assertSent(send, 2);
+    const done = (await rx.done).lines;
+    const got = packets(done);
+    assert.equal(got.length, 1, JSON.stringify(done));
+    assert.equal(got[0]!.dst, N2_6);
+    assert.equal((got[0]!.result as { ok: boolean }).ok, true, JSON.stringify(got[0]!.result));
+    assert.equal(done.find((l) => l.event === 'done')?.filtered, 1);
   });
 
   it('(5) SO_BINDTODEVICE: a socket on lab0 does not read what arrives on another interface', async () => {

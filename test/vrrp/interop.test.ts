@@ -302,6 +302,37 @@ describe('VRRP interop with keepalived 2.2.7 in network namespaces', function ()
     }
   }
 
+  // IPv6 (RFC 5798 §5.1.2): adverts to ff02::12 from the link-local address, hop limit 255.
+  // hacheck reads the hop limit and destination of keepalived's adverts (IPV6_HOPLIMIT /
+  // IPV6_PKTINFO), so a wrong one would show in its TTL counter; keepalived checks hacheck's.
+  for (const hacheckNode of ['n1', 'n2'] as const) {
+    const role = hacheckNode === 'n1' ? 'hacheck master / keepalived backup' : 'keepalived master / hacheck backup';
+    it(`VRRPv3 over IPv6: ${role}; SIGTERM failover, neither side counts an error`, async function () {
+      const l = dl.peers('10.97.0', 'fd00:97');
+      const vip6 = 'fd00:97::50';
+      const impl = (n: string): Impl => (n === hacheckNode ? 'hacheck' : 'keepalived');
+      const spec = (state: 'MASTER' | 'BACKUP', priority: number): InstanceSpec => ({ state, priority, vrid: 51, version: 3, vips: [`${vip6}/64 dev lab0`] });
+      const n1 = daemon('n1', impl('n1'), config('n1', spec('MASTER', 150)));
+      assert.ok(await until(() => hasVip(l.host('n1').ns, vip6), 15_000), 'n1 (priority 150) holds the IPv6 VIP');
+      const n2 = daemon('n2', impl('n2'), config('n2', spec('BACKUP', 100)));
+      const ka = hacheckNode === 'n1' ? n2 : n1;
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.ok(hasVip(l.host('n1').ns, vip6) && !hasVip(l.host('n2').ns, vip6), 'converged: the VIP on n1 only');
+      const backup = instanceStats(await n2.statsDump());
+      assertNoErrors(backup, 'converged (backup)', n2.impl);
+      assert.ok(backup['Advertisements/Received']! >= 3, `the backup received the master's adverts: ${JSON.stringify(backup)}`);
+      assert.equal(backup['Became master'], 0, 'the backup never became master');
+
+      await n1.signal('SIGTERM');
+      assert.ok(await until(() => hasVip(l.host('n2').ns, vip6) && !hasVip(l.host('n1').ns, vip6), 10_000), 'n2 takes the IPv6 VIP after SIGTERM of n1');
+      const after = instanceStats(await n2.statsDump());
+      assertNoErrors(after, 'after SIGTERM', n2.impl);
+      assert.ok(after['Priority Zero/Received']! >= 1, `n2 received the priority 0 advert: ${JSON.stringify(after)}`);
+      assert.equal(after['Became master'], 1);
+      assertKeepalivedAccepted(ka);
+    });
+  }
+
   it('VRRPv2: an auth_pass longer than 8 characters interoperates (both keep the first 8)', async function () {
     const ka = await hacheckMasterKeepalivedBackup(`${PASS}-and-more`);
     await new Promise((r) => setTimeout(r, 4500));
