@@ -13,7 +13,7 @@
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
 #endif
-#include <node_api.h>
+#include "napi-common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,58 +44,6 @@ typedef struct {
  * instead of being dereferenced. */
 static const napi_type_tag HANDLE_TAG = {0x6861636865636b5fULL, 0x7061636b65743031ULL};
 
-#define CHECK(call)                                                           \
-  do {                                                                        \
-    if ((call) != napi_ok) {                                                  \
-      const napi_extended_error_info *info_ = NULL;                           \
-      napi_get_last_error_info(env, &info_);                                  \
-      bool pending_ = false;                                                  \
-      napi_is_exception_pending(env, &pending_);                              \
-      if (!pending_)                                                          \
-        napi_throw_error(env, NULL,                                           \
-                         info_ && info_->error_message ? info_->error_message \
-                                                       : "N-API call failed"); \
-      return NULL;                                                            \
-    }                                                                         \
-  } while (0)
-
-static const char *errno_name(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char *n = strerrorname_np(err);
-  if (n) return n;
-#endif
-  switch (err) {
-    case ENODEV: return "ENODEV";
-    case ENXIO: return "ENXIO";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENETDOWN: return "ENETDOWN";
-    case EAGAIN: return "EAGAIN";
-    case ENOBUFS: return "ENOBUFS";
-    case EMSGSIZE: return "EMSGSIZE";
-    case EINVAL: return "EINVAL";
-    case EBADF: return "EBADF";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    default: return "EIO";
-  }
-}
-
-/* Throw `Error("<ECODE>: <what> (<strerror>)")` with `code` and `errno` properties, as Node's
- * own system errors carry. */
-static void throw_errno(napi_env env, int err, const char *what) {
-  char msg[256];
-  const char *code = errno_name(err);
-  snprintf(msg, sizeof msg, "%s: %s (%s)", code, what, strerror(err));
-  napi_value jmsg, jcode, jerr, jno;
-  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg) != napi_ok ||
-      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode) != napi_ok ||
-      napi_create_error(env, jcode, jmsg, &jerr) != napi_ok) {
-    napi_throw_error(env, code, msg);
-    return;
-  }
-  if (napi_create_int32(env, -err, &jno) == napi_ok) napi_set_named_property(env, jerr, "errno", jno);
-  napi_throw(env, jerr);
-}
 
 /* Reads argument `i` as an interface name into `out` (IFNAMSIZ bytes). Returns false with a
  * pending exception when it is not a non-empty string shorter than IFNAMSIZ. */
@@ -116,18 +64,6 @@ static bool get_ifname(napi_env env, napi_value v, char out[IFNAMSIZ]) {
   if (napi_get_value_string_utf8(env, v, out, IFNAMSIZ, &len) != napi_ok) return false;
   if (strlen(out) != len) { /* embedded NUL */
     napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "interface name contains a NUL byte");
-    return false;
-  }
-  return true;
-}
-
-static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc < want) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "expected %zu argument(s), got %zu", want, argc);
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", msg);
     return false;
   }
   return true;
