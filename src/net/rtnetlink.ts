@@ -71,6 +71,8 @@ export class Rtnetlink {
    */
   private readonly indexCache = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** requests asked for and not yet settled: with none, the next one is sent within the call */
+  private unsettled = 0;
   private closed = false;
   /** rejects the request in flight when close() is called (the package would leave it hanging) */
   private abortInFlight?: (e: Error) => void;
@@ -128,9 +130,14 @@ export class Rtnetlink {
       }
       return msgs.filter((m) => m.type !== NLMSG_ERROR);
     };
-    // abortInFlight belongs to whichever request runs now (requests run one at a time)
-    const p = this.queue.then(run, run);
+    // abortInFlight belongs to whichever request runs now (requests run one at a time).
+    // Nothing outstanding: send now, in this call (the package's send is a synchronous
+    // sendmsg(2) on an idle socket), so a new master's VIP request is not left waiting behind
+    // the log lines written after it in the same turn.
+    const p = this.unsettled === 0 ? run() : this.queue.then(run, run);
+    this.unsettled++;
     this.queue = p.catch(() => undefined);
+    void this.queue.then(() => this.unsettled--);
     return p;
   }
 
@@ -249,6 +256,19 @@ export class Rtnetlink {
     if (family === 'inet') return all.find((a) => !a.secondary && a.scope === 0)?.address;
     const ll = all.filter((a) => /^fe[89ab]/i.test(a.address));
     return (ll.find((a) => !a.tentative) ?? ll[0])?.address;
+  }
+
+  /**
+   * Look up (and keep) the indexes of `names`, so that a later addAddress on them sends its
+   * request at once instead of after a lookup round trip. Names that do not exist (yet) are
+   * skipped: addAddress looks them up then.
+   */
+  async cacheInterfaces(names: Iterable<string>): Promise<void> {
+    for (const name of new Set(names)) {
+      if (this.indexCache.has(name)) continue;
+      const l = await this.linkByName(name).catch(() => undefined);
+      if (l) this.indexCache.set(name, l.index);
+    }
   }
 
   /**

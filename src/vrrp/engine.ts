@@ -442,7 +442,14 @@ export class VrrpEngine {
     for (const rt of this.runtimes.values()) this.warmUp(rt);
     // keepalived removes VIPs left behind by an earlier run before it starts (the
     // "(VI_1) removing VIPs." at init), so a restarted node never holds a stale VIP.
-    await Promise.all([...this.runtimes.values()].map((rt) => this.system.removeAddresses(rt.owner).catch(() => undefined)));
+    // Then the interface indexes a takeover's VIP request needs, looked up now rather than
+    // between the advert and the VIP.
+    await Promise.all(
+      [...this.runtimes.values()].flatMap((rt) => [
+        this.system.removeAddresses(rt.owner).catch(() => undefined),
+        this.system.prepareAddresses?.(rt.owner).catch(() => undefined),
+      ]),
+    );
     this.started = true;
     for (const unit of this.units) {
       for (const name of unit.instances) {
@@ -574,8 +581,8 @@ export class VrrpEngine {
   /**
    * Carry out one step's actions. Wire actions run first and in the reducer's order (advert,
    * VIP add, GARP: keepalived's vrrp_state_master_tx + vrrp_state_become_master; the netlink
-   * VIP add is asynchronous here, so it is requested just after the GARPs and lands ~1 ms after
-   * them); log lines and notify scripts run after them, so neither a log write nor a fork sits
+   * VIP add is requested just after the GARPs, see 'addVips'); log lines and notify scripts
+   * run after them, so neither a log write nor a fork sits
    * between the timer and the packets. `at` is the `now()` the step was taken at: timers
    * count from it.
    */
@@ -616,10 +623,10 @@ export class VrrpEngine {
           if (rt) this.sendAdvert(rt, action.priority);
           break;
         case 'addVips':
-          // Asked for right after this step's GARPs rather than before them: the netlink
-          // request only leaves in a later microtask either way, so the VIP lands at the same
-          // moment, while setting up the request (~0.3 ms on a busy host) no longer sits
-          // between the advert and the GARPs.
+          // Asked for right after this step's GARPs rather than before them: setting up the
+          // netlink request (~0.3 ms on a busy host) would sit between the advert and the
+          // GARPs. It is sent within this call (rtnetlink sends at once when idle, and the
+          // interface index is known from start-up), ahead of the log lines below.
           if (rt) vipAdds.push(rt);
           break;
         case 'removeVips':

@@ -92,6 +92,9 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
       for (const r of owner.routes) await rtnl.delRoute(r as Route).catch(() => undefined);
       await Promise.all(owner.vips.map((v) => rtnl.delAddress(asIpAddress(v), v.dev ?? owner.ifname)));
     },
+    async prepareAddresses(owner) {
+      await rtnl.cacheInterfaces(owner.vips.map((v) => v.dev ?? owner.ifname));
+    },
     prepareGarp(ifname, addresses) {
       try {
         const srcMac = sender(ifname).mac ?? '00:00:00:00:00:00';

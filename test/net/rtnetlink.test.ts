@@ -147,6 +147,15 @@ describe('net/rtnetlink: addresses, routes, rules and events in a namespace', fu
       }
     });
 
+    it('with the interface index cached and no request outstanding, the add is in the kernel before the call returns', async () => {
+      const a = ipAddress({ address: '10.99.9.77', prefixLen: 24 });
+      await nl.ok('cacheInterfaces', ['lab0', 'nosuch0']);
+      const r = await nl.ok<{ seen: boolean; result: string }>('addAddressWithinCall', a, 'lab0');
+      assert.deepEqual(r, { seen: true, result: 'added' });
+      assert.ok(findAddr('10.99.9.77'));
+      assert.equal(await nl.ok('delAddress', a, 'lab0'), 'deleted');
+    });
+
     it('adds a scope link address', async () => {
       const a = ipAddress({ address: '10.99.8.5', scope: 253 });
       assert.equal(await nl.ok('addAddress', a, 'lab0'), 'added');
