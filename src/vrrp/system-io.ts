@@ -93,7 +93,7 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
       await Promise.all(owner.vips.map((v) => rtnl.delAddress(asIpAddress(v), v.dev ?? owner.ifname)));
     },
     async prepareAddresses(owner) {
-      await rtnl.cacheInterfaces(owner.vips.map((v) => v.dev ?? owner.ifname));
+      await rtnl.prepareAddresses(owner.vips.map((v) => ({ address: asIpAddress(v), ifname: v.dev ?? owner.ifname })));
     },
     prepareGarp(ifname, addresses) {
       try {

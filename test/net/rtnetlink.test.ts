@@ -147,9 +147,9 @@ describe('net/rtnetlink: addresses, routes, rules and events in a namespace', fu
       }
     });
 
-    it('with the interface index cached and no request outstanding, the add is in the kernel before the call returns', async () => {
+    it('prepared (interface index cached) and with no request outstanding, the add is in the kernel before the call returns', async () => {
       const a = ipAddress({ address: '10.99.9.77', prefixLen: 24 });
-      await nl.ok('cacheInterfaces', ['lab0', 'nosuch0']);
+      await nl.ok('prepareAddresses', [{ address: a, ifname: 'lab0' }, { address: a, ifname: 'nosuch0' }]);
       const r = await nl.ok<{ seen: boolean; result: string }>('addAddressWithinCall', a, 'lab0');
       assert.deepEqual(r, { seen: true, result: 'added' });
       assert.ok(findAddr('10.99.9.77'));
