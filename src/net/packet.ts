@@ -47,6 +47,9 @@ export function ipv6Forwarding(ifname: string): boolean {
   }
 }
 
+/** Frames kept per socket: one per VIP, bounded anyway. */
+const MAX_CACHED_FRAMES = 1024;
+
 /** keepalived rechecks the forwarding sysctl at most every 5 s per interface (vrrp_ndisc.c). */
 const ROUTER_RECHECK_MS = 5000;
 
@@ -63,6 +66,8 @@ export class PacketSender {
   private name: string | undefined;
   private routerCheckedAt = -Infinity;
   private router = false;
+  /** frames built for the open socket, by kind and address (see frame()) */
+  private readonly frames = new Map<string, Buffer>();
 
   constructor(
     private readonly lib: PacketAddon = packetAddon(),
@@ -81,6 +86,7 @@ export class PacketSender {
     this.info = info;
     this.name = ifname;
     this.routerCheckedAt = -Infinity;
+    this.frames.clear();
     return this;
   }
 
@@ -119,7 +125,7 @@ export class PacketSender {
   /** One gratuitous ARP for the IPv4 address `ip` from this interface's MAC. */
   sendGarp(ip: string): number {
     const { info } = this.requireOpen();
-    return this.sendFrame(gratuitousArpFrame({ srcMac: info.mac, ip }));
+    return this.sendFrame(this.frame(`arp|${ip}`, () => gratuitousArpFrame({ srcMac: info.mac, ip })));
   }
 
   /**
@@ -137,7 +143,22 @@ export class PacketSender {
       }
       router = this.router;
     }
-    return this.sendFrame(unsolicitedNaFrame({ srcMac: info.mac, ip6, router }));
+    return this.sendFrame(this.frame(`na|${ip6}|${router ? 1 : 0}`, () => unsolicitedNaFrame({ srcMac: info.mac, ip6, router })));
+  }
+
+  /**
+   * A frame is the same every time for one address on one open socket (the MAC is read at
+   * open), so it is built once: a new master's burst of garp_master_repeat frames then costs
+   * its sendto(2) calls only.
+   */
+  private frame(key: string, build: () => Buffer): Buffer {
+    let f = this.frames.get(key);
+    if (!f) {
+      f = build();
+      if (this.frames.size >= MAX_CACHED_FRAMES) this.frames.clear();
+      this.frames.set(key, f);
+    }
+    return f;
   }
 
   close(): void {

@@ -118,6 +118,34 @@ describe('net/packet: addon input checks (no traffic)', () => {
   });
 });
 
+describe('net/packet: PacketSender frame reuse', () => {
+  it('sends the same bytes for an address every time, and rebuilds them after a re-open (the MAC may have changed)', () => {
+    // Only the JavaScript side is under test here; the real addon's frames are checked on the wire below.
+    let mac = Buffer.from('020000000001', 'hex');
+    const sent: Buffer[] = [];
+    const lib = {
+      open: () => ({}) as PacketHandle,
+      close: () => undefined,
+      send: (_h: PacketHandle, f: Buffer) => (sent.push(f), f.length),
+      interfaceInfo: () => ({ ifindex: 7, hwType: 1, mac }),
+    };
+    const s = new PacketSender(lib).open('eth0');
+    s.sendGarp('10.0.0.50');
+    s.sendGarp('10.0.0.50');
+    s.sendGarp('10.0.0.51');
+    s.sendUnsolicitedNa('fd00::50', { router: false });
+    s.sendUnsolicitedNa('fd00::50', { router: true });
+    assert.equal(sent[0], sent[1], 'one frame object reused');
+    assert.deepEqual(sent[0], gratuitousArpFrame({ srcMac: '02:00:00:00:00:01', ip: '10.0.0.50' }));
+    assert.deepEqual(sent[2], gratuitousArpFrame({ srcMac: '02:00:00:00:00:01', ip: '10.0.0.51' }));
+    assert.notDeepEqual(sent[3], sent[4], 'the Router flag is part of the key');
+    mac = Buffer.from('020000000002', 'hex');
+    s.open('eth0');
+    s.sendGarp('10.0.0.50');
+    assert.deepEqual(sent[5], gratuitousArpFrame({ srcMac: '02:00:00:00:00:02', ip: '10.0.0.50' }));
+  });
+});
+
 describe('net/packet: frames on the wire (namespace lab)', function () {
   this.timeout(60000);
   let lab: Lab | undefined;
