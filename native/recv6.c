@@ -65,6 +65,13 @@ static rx_handle *get_handle(napi_env env, napi_value v) {
   return (rx_handle *)p;
 }
 
+/* False, with EBADF thrown, once the handle was closed. */
+static bool is_open(napi_env env, rx_handle *h) {
+  if (h->fd >= 0) return true;
+  throw_errno(env, EBADF, "IPv6 receive socket is closed");
+  return false;
+}
+
 static bool get_int(napi_env env, napi_value v, const char *name, int32_t *out) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number ||
@@ -249,10 +256,7 @@ static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 4, argv)) return NULL;
   rx_handle *h = get_handle(env, argv[0]);
   if (!h || !get_int(env, argv[1], "level", &level) || !get_int(env, argv[2], "name", &name)) return NULL;
-  if (h->fd < 0) {
-    throw_errno(env, EBADF, "IPv6 receive socket is closed");
-    return NULL;
-  }
+  if (!is_open(env, h)) return NULL;
   const void *val;
   socklen_t len;
   bool is_buf = false;
@@ -289,10 +293,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
     return NULL;
   }
-  if (h->fd < 0) {
-    throw_errno(env, EBADF, "IPv6 receive socket is closed");
-    return NULL;
-  }
+  if (!is_open(env, h)) return NULL;
   if (h->polling) {
     napi_throw_error(env, "ERR_INVALID_STATE", "already started");
     return NULL;

@@ -124,8 +124,7 @@ export class PacketSender {
 
   /** One gratuitous ARP for the IPv4 address `ip` from this interface's MAC. */
   sendGarp(ip: string): number {
-    const { info } = this.requireOpen();
-    return this.sendFrame(this.frame(`arp|${ip}`, () => gratuitousArpFrame({ srcMac: info.mac, ip })));
+    return this.sendFrame(this.garpFrame(ip));
   }
 
   /**
@@ -133,8 +132,27 @@ export class PacketSender {
    * IPv6 forwarding sysctl (rechecked at most every 5 s, as keepalived) unless given.
    */
   sendUnsolicitedNa(ip6: string, opts: { router?: boolean } = {}): number {
+    return this.sendFrame(this.naFrame(ip6, opts.router));
+  }
+
+  /**
+   * Build (and send nothing) the frames sendGarp / sendUnsolicitedNa would send for these
+   * addresses (IPv6 ones as NA), so a new master's first burst finds them ready.
+   */
+  prepare(addresses: readonly string[]): void {
+    for (const a of addresses) {
+      if (a.includes(':')) this.naFrame(a);
+      else this.garpFrame(a);
+    }
+  }
+
+  private garpFrame(ip: string): Buffer {
+    const { info } = this.requireOpen();
+    return this.frame(`arp|${ip}`, () => gratuitousArpFrame({ srcMac: info.mac, ip }));
+  }
+
+  private naFrame(ip6: string, router?: boolean): Buffer {
     const { info, name } = this.requireOpen();
-    let router = opts.router;
     if (router === undefined) {
       const t = this.now();
       if (t - this.routerCheckedAt >= ROUTER_RECHECK_MS) {
@@ -143,7 +161,8 @@ export class PacketSender {
       }
       router = this.router;
     }
-    return this.sendFrame(this.frame(`na|${ip6}|${router ? 1 : 0}`, () => unsolicitedNaFrame({ srcMac: info.mac, ip6, router })));
+    const r = router;
+    return this.frame(`na|${ip6}|${r ? 1 : 0}`, () => unsolicitedNaFrame({ srcMac: info.mac, ip6, router: r }));
   }
 
   /**

@@ -49,6 +49,10 @@ const EVENT_RCVBUF = 1 << 20;
 /** NLM_F_DUMP_INTR (linux/netlink.h): the dump is inconsistent, the table changed meanwhile */
 const NLM_F_DUMP_INTR = 0x10;
 const DUMP_ATTEMPTS = 3;
+/** An interface index no interface has: the kernel answers ENODEV (prepareAddresses). */
+const NO_INTERFACE = 0;
+/** Rounds of the add path prepareAddresses runs per address line. */
+const PREPARE_ROUNDS = 5;
 
 /**
  * One rtnetlink socket for requests (each one acked by the kernel, one at a time, with a
@@ -57,11 +61,6 @@ const DUMP_ATTEMPTS = 3;
  * multipart dump replies by arrival order: a notification arriving in the middle of a
  * dump would cut that dump short.
  */
-/** An interface index no interface has: the kernel answers ENODEV (prepareAddresses). */
-const NO_INTERFACE = 0;
-/** Rounds of the add path prepareAddresses runs per address line. */
-const PREPARE_ROUNDS = 5;
-
 export class Rtnetlink {
   private readonly nl: NetlinkSocket;
   private events?: NetlinkSocket;

@@ -34,7 +34,7 @@
  *     recvmsg on a second raw socket with the same options, polled by libuv), and the
  *     raw-socket one only sends (reading paused, smallest receive buffer, no group joined).
  *     Without the addon (not built) IPv6 is read by raw-socket as before, with hop limit and
- *     destination unknown, and onError says so once;
+ *     destination unknown, and `degraded` says why (the VRRP system logs it as a warning);
  *   - no bind(): keepalived binds the read socket to the multicast group (or to unicast_src_ip)
  *     so the kernel drops other destinations; we do the same filtering on the destination of
  *     the received header (IPv4) or IPV6_PKTINFO (IPv6);
@@ -312,6 +312,7 @@ export class VrrpSocket {
         else s.setOption(level, opt, value, value.length);
       } catch (e) {
         if (optional) return;
+        this.closeRx6();
         try {
           s.close();
         } catch {
@@ -384,9 +385,10 @@ export class VrrpSocket {
     this.ifindex = ifindex;
     this.srcIp = srcIp;
     this.mcastGroup = group;
-    // what keepalived binds its read socket to: the group, or a configured unicast_src_ip
-    const want = group ?? (family === 'inet6' ? o.srcIp : undefined);
-    this.wantDst6 = want === undefined ? undefined : canonicalAddress(want);
+    // IPv6: what keepalived binds its read socket to, the group or a configured unicast_src_ip
+    // (IPv4 filters on the header in receive())
+    const want6 = family === 'inet6' ? (group ?? o.srcIp) : undefined;
+    this.wantDst6 = want6 === undefined ? undefined : canonicalAddress(want6);
     return this;
   }
 

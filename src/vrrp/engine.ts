@@ -582,9 +582,8 @@ export class VrrpEngine {
    * Carry out one step's actions. Wire actions run first and in the reducer's order (advert,
    * VIP add, GARP: keepalived's vrrp_state_master_tx + vrrp_state_become_master; the netlink
    * VIP add is requested just after the GARPs, see 'addVips'); log lines and notify scripts
-   * run after them, so neither a log write nor a fork sits
-   * between the timer and the packets. `at` is the `now()` the step was taken at: timers
-   * count from it.
+   * run after them, so neither a log write nor a fork sits between the timer and the packets.
+   * `at` is the `now()` the step was taken at: timers count from it.
    */
   private execute(unit: Unit, executed: Executed[], rateKey?: string, cause?: Cause, at = this.now()): void {
     // A transition's timestamps are collected while its packets go out, then logged.

@@ -66,8 +66,9 @@ export interface VrrpSystem {
   /** Build (and send nothing) the frames `garp` would send: compiles that path ahead of the
    *  first takeover, and opens the packet socket. Optional; never throws. */
   prepareGarp?(ifname: string, addresses: readonly string[]): void;
-  /** Look up ahead of a takeover what `addAddresses(owner)` needs (interface indexes), so
-   *  the VIP request leaves right after the advert and GARPs. Optional; never rejects. */
+  /** Ready ahead of a takeover what `addAddresses(owner)` needs (interface indexes, a warm
+   *  add path), so the VIP request leaves right after the advert and GARPs. Optional; never
+   *  rejects. */
   prepareAddresses?(owner: AddressOwner): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,7 +6,6 @@
 import type { IpAddress, Route, Rule } from '../config/model/iproute.js';
 import type { Logger } from '../log.js';
 import { PacketSender } from '../net/packet.js';
-import { gratuitousArpFrame, unsolicitedNaFrame } from './garp.js';
 import { Rtnetlink } from '../net/rtnetlink.js';
 import { VrrpSocket, type SendResult } from '../net/vrrp-socket.js';
 import type { AddressOwner, VrrpSystem } from './io.js';
@@ -97,11 +96,7 @@ export async function createSystemIo(log: Logger): Promise<VrrpSystem> {
     },
     prepareGarp(ifname, addresses) {
       try {
-        const srcMac = sender(ifname).mac ?? '00:00:00:00:00:00';
-        for (const a of addresses) {
-          if (a.includes(':')) unsolicitedNaFrame({ srcMac, ip6: a, router: false });
-          else gratuitousArpFrame({ srcMac, ip: a });
-        }
+        sender(ifname).prepare(addresses);
       } catch (e) {
         log.debug({ err: (e as Error).message, ifname }, `gratuitous ARP socket on ${ifname}: ${(e as Error).message}`);
       }

@@ -130,6 +130,8 @@ describe('net/packet: PacketSender frame reuse', () => {
       interfaceInfo: () => ({ ifindex: 7, hwType: 1, mac }),
     };
     const s = new PacketSender(lib).open('eth0');
+    s.prepare(['10.0.0.50', 'fd00::50']);
+    assert.equal(sent.length, 0, 'prepare() sends nothing');
     s.sendGarp('10.0.0.50');
     s.sendGarp('10.0.0.50');
     s.sendGarp('10.0.0.51');
